@@ -1,0 +1,37 @@
+# ado-inventory: every command a newcomer or CI needs. See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+.PHONY: install test check lint typecheck format demo bench clean
+
+install: ## create .venv and install the package with its test extras
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+
+test: ## the whole test suite (what CI runs)
+	$(PY) -m pytest -q
+
+lint:
+	$(BIN)/ruff check crawler tests bench
+	$(BIN)/ruff format --check crawler tests bench
+
+typecheck:
+	$(BIN)/mypy crawler
+
+check: lint typecheck test ## ruff + mypy --strict crawler + pytest
+
+format:
+	$(BIN)/ruff format crawler tests bench
+	$(BIN)/ruff check --fix crawler tests bench
+
+demo: ## crawl a seeded emulated organization, write inventory.json, print the summary
+	$(PY) -m crawler demo
+
+bench: ## the benchmark suite (slow; not part of make test)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Sub-commands of the ado-inventory command line."""

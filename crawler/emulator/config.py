@@ -1,4 +1,4 @@
-"""Settings of one emulated Azure DevOps organization: size, paging, auth, scopes, throttling, faults.
+"""Settings of one emulated Azure DevOps org: size, paging, auth, scopes, throttling, faults.
 
 Every behaviour of the emulator is decided by this frozen value, so the same
 ``EmulatorConfig`` (same seed) always serves the same organization, byte for byte.

@@ -1,0 +1,343 @@
+"""The one HTTP client of a crawl: aiohttp session, rate limit, concurrency bound, retries, paging.
+
+Policy lives in :mod:`crawler.ado` (what a response means, how long to wait) and
+:mod:`crawler.pacing` (when the next request may start); this module only does the I/O.
+
+Retry policy: 429, 5xx, damaged 200 bodies, connection errors and timeouts are retried
+with exponential backoff and full jitter, at most ``max_retries`` times and never past
+the run's deadline; ``Retry-After`` and ``X-RateLimit-Delay`` are honoured; 401, 403
+and 404 are never retried. Redirects are never followed, so the token cannot travel to
+another host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+from aiolimiter import AsyncLimiter
+from yarl import URL
+
+from crawler import NAME, __version__
+from crawler.ado import (
+    RETRYABLE,
+    Cursor,
+    Kind,
+    Outcome,
+    PagingError,
+    RateLimit,
+    build_url,
+    classify,
+    pace_wait,
+    parse_list,
+    retry_wait,
+)
+from crawler.errors import (
+    AdoError,
+    AuthError,
+    CrawlerError,
+    NotVisible,
+    ProtocolError,
+    RateLimited,
+    ServerError,
+    TransportError,
+)
+from crawler.pacing import Pacer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """How politely and how patiently the client talks to Azure DevOps."""
+
+    concurrency: int = 16
+    rate: float = 50.0
+    timeout_s: float = 60.0
+    connect_timeout_s: float = 15.0
+    max_retries: int = 6
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 60.0
+    max_pages: int = 10_000
+    max_response_bytes: int = 64 * 1024 * 1024
+    ca_bundle: str | None = None
+
+
+@dataclass(slots=True)
+class Stats:
+    """Counters a crawl reports in its snapshot and progress line."""
+
+    requests: int = 0
+    responses: int = 0
+    pages: int = 0
+    retries: int = 0
+    throttled: int = 0
+    wait_s: float = 0.0
+    bytes: int = 0
+    in_flight: int = 0
+    items: dict[str, int] = field(default_factory=dict)
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+class AdoClient:
+    """An async context manager holding one aiohttp session for the whole crawl."""
+
+    def __init__(
+        self,
+        options: ClientOptions,
+        *,
+        authorization: str,
+        credential_label: str = "the credential",
+        redact: Callable[[str], str] = _identity,
+        deadline: float | None = None,
+        stats: Stats | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.options = options
+        self.stats = stats if stats is not None else Stats()
+        self.deadline = deadline  # loop.time() value after which no request starts
+        self._authorization = authorization
+        self._credential_label = credential_label
+        self._redact = redact
+        self._rng = rng or random.Random()  # jitter, not cryptography
+        self._pacer = Pacer()
+        self._limiter = AsyncLimiter(1, 1.0 / options.rate)
+        self._semaphore = asyncio.Semaphore(options.concurrency)
+        self._session: aiohttp.ClientSession | None = None
+
+    def __repr__(self) -> str:
+        return f"AdoClient(concurrency={self.options.concurrency}, rate={self.options.rate})"
+
+    async def __aenter__(self) -> AdoClient:
+        ssl_context: ssl.SSLContext | bool = True
+        if self.options.ca_bundle:
+            ssl_context = ssl.create_default_context(cafile=self.options.ca_bundle)
+        connector = aiohttp.TCPConnector(
+            limit=self.options.concurrency, ssl=ssl_context, ttl_dns_cache=300
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers={
+                "Accept": "application/json",
+                "User-Agent": f"{NAME}/{__version__}",
+                "X-TFS-FedAuthRedirect": "Suppress",
+            },
+            timeout=aiohttp.ClientTimeout(
+                total=self.options.timeout_s, connect=self.options.connect_timeout_s
+            ),
+            raise_for_status=False,
+            auto_decompress=True,
+            trust_env=False,
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- one request, with retries ---------------------------------------------------------
+
+    async def get(self, url: str) -> Outcome:
+        """GET ``url`` and return a successful outcome, retrying what is worth retrying.
+
+        Raises :class:`AuthError` when the credential is refused, :class:`NotVisible`
+        for 401/403/404, and another :class:`AdoError` when retries or time run out.
+        """
+        attempt = 0
+        while True:
+            outcome, rate, error = await self._attempt(url)
+            if outcome is not None and outcome.kind is Kind.OK:
+                return outcome
+            kind = outcome.kind if outcome is not None else None
+            if outcome is not None and kind not in RETRYABLE:
+                raise self._final_error(outcome, url)
+            if kind is Kind.THROTTLED:
+                self.stats.throttled += 1
+            reason = error or (outcome.message if outcome else "unknown failure")
+            status = outcome.status if outcome is not None else None
+            if attempt >= self.options.max_retries:
+                raise self._exhausted(kind, status, url, reason, "retries_exhausted", attempt)
+            wait = retry_wait(
+                kind or Kind.SERVER,
+                attempt,
+                rate,
+                base=self.options.backoff_base_s,
+                cap=self.options.backoff_max_s,
+                rand=self._rng.random(),
+            )
+            loop = asyncio.get_running_loop()
+            if self.deadline is not None and loop.time() + wait > self.deadline:
+                raise self._exhausted(kind, status, url, reason, "deadline", attempt)
+            attempt += 1
+            self.stats.retries += 1
+            log.info(
+                "retry %d/%d in %.2fs after %s: %s",
+                attempt,
+                self.options.max_retries,
+                wait,
+                status or "error",
+                self._redact(url),
+            )
+            if kind is Kind.THROTTLED:
+                # One shared pause: every task waits for the same moment.
+                self._pacer.pause_until(loop.time() + wait)
+            else:
+                self.stats.wait_s += wait
+                await asyncio.sleep(wait)
+
+    async def _attempt(self, url: str) -> tuple[Outcome | None, RateLimit, str | None]:
+        """Send one request; return its classified outcome, or a transport error text."""
+        assert self._session is not None, "use 'async with AdoClient(...)'"
+        loop = asyncio.get_running_loop()
+        async with self._semaphore:
+            wait = self._pacer.reserve(loop.time())
+            if self.deadline is not None and loop.time() + wait > self.deadline:
+                raise AdoError(
+                    "the run's deadline passed while waiting for the throttling pause to end",
+                    url=self._redact(url),
+                    code="deadline",
+                )
+            if wait > 0:
+                self.stats.wait_s += wait
+                await asyncio.sleep(wait)
+            await self._limiter.acquire()
+            timeout = self.options.timeout_s
+            if self.deadline is not None:
+                timeout = max(0.001, min(timeout, self.deadline - loop.time()))
+            self.stats.requests += 1
+            self.stats.in_flight += 1
+            try:
+                async with self._session.get(
+                    URL(url, encoded=True),
+                    headers={"Authorization": self._authorization},
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(
+                        total=timeout, connect=self.options.connect_timeout_s
+                    ),
+                ) as resp:
+                    body = await self._read_body(resp, url)
+                    headers: Mapping[str, str] = resp.headers
+                    status = resp.status
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                text = type(exc).__name__ + (f": {exc}" if str(exc) else "")
+                return None, RateLimit(), self._redact(text)
+            finally:
+                self.stats.in_flight -= 1
+        self.stats.responses += 1
+        self.stats.bytes += len(body)
+        rate = RateLimit.from_headers(headers, now=time.time())
+        if rate.limit is not None or rate.delay is not None:
+            self._pacer.set_interval(pace_wait(rate, now=time.time()))
+        return classify(status, headers, body), rate, None
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
+        limit = self.options.max_response_bytes
+        if resp.content_length is not None and resp.content_length > limit:
+            raise ProtocolError(
+                f"response of {resp.content_length} bytes exceeds the {limit}-byte limit "
+                "(max_response_mb)",
+                status=resp.status,
+                url=self._redact(url),
+                code="too_large",
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise ProtocolError(
+                    f"response exceeded the {limit}-byte limit (max_response_mb)",
+                    status=resp.status,
+                    url=self._redact(url),
+                    code="too_large",
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _final_error(self, outcome: Outcome, url: str) -> CrawlerError:
+        message = self._redact(outcome.message)
+        safe_url = self._redact(url)
+        if outcome.kind is Kind.AUTH:
+            return AuthError(
+                f"Azure DevOps refused {self._credential_label} (HTTP {outcome.status}: "
+                f"{message}). Check that the token is current and was not revoked or expired, "
+                "that it belongs to this organization, and for a PAT that it has the Code (Read) "
+                "and Build (Read) scopes."
+            )
+        if outcome.kind is Kind.NOT_VISIBLE:
+            return NotVisible(message, status=outcome.status, url=safe_url, code=outcome.code)
+        return ProtocolError(
+            f"HTTP {outcome.status}: {message}",
+            status=outcome.status,
+            url=safe_url,
+            code=outcome.code,
+        )
+
+    def _exhausted(
+        self, kind: Kind | None, status: int | None, url: str, reason: str, code: str, tries: int
+    ) -> AdoError:
+        what = "the run's deadline" if code == "deadline" else f"{tries + 1} attempts"
+        message = self._redact(f"gave up after {what}: {reason}")
+        safe_url = self._redact(url)
+        cls: type[AdoError]
+        if kind is Kind.THROTTLED:
+            cls = RateLimited
+        elif kind is Kind.SERVER:
+            cls = ServerError
+        elif kind is Kind.BAD_RESPONSE:
+            cls = ProtocolError
+        else:
+            cls = TransportError
+        return cls(message, status=status, url=safe_url, code=code)
+
+    # -- listings ------------------------------------------------------------------------------
+
+    async def paginate(
+        self,
+        base: str,
+        segments: Sequence[str],
+        query: Mapping[str, str | int | bool | None],
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Yield each page of an ADO list, following ``x-ms-continuationtoken`` to the end."""
+        cursor = Cursor(max_pages=self.options.max_pages)
+        params: dict[str, str | int | bool | None] = dict(query)
+        while True:
+            url = build_url(base, segments, params)
+            outcome = await self.get(url)
+            try:
+                items = parse_list(outcome.data)
+            except ValueError as exc:
+                raise ProtocolError(
+                    f"unexpected response shape: {exc}",
+                    status=outcome.status,
+                    url=self._redact(url),
+                    code="bad_response",
+                ) from None
+            self.stats.pages += 1
+            yield items
+            try:
+                more = cursor.advance(outcome.continuation)
+            except PagingError as exc:
+                raise ProtocolError(
+                    self._redact(str(exc)), url=self._redact(url), code=exc.code
+                ) from None
+            if not more:
+                return
+            params["continuationToken"] = cursor.token

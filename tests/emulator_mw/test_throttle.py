@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
-from crawler.emulator.config import ThrottleConfig
+from crawler.emulator.config import FaultConfig, ThrottleConfig
+from crawler.emulator.faults import fault_middleware
 from crawler.emulator.throttle import Budget, is_route_discovery, throttle_middleware
 
 WALL = 1_700_000_000.0
@@ -190,3 +191,17 @@ async def test_limit_zero_is_a_pass_through(serve: Any) -> None:
                 assert not any(h.lower().startswith("x-ratelimit") for h in resp.headers)
     assert stats.requests == 3
     assert stats.blocked == stats.delayed == 0
+
+
+async def test_throttle_outside_faults_charges_and_labels_faulted_answers(serve: Any) -> None:
+    throttle, t_stats = throttle_middleware(ThrottleConfig(limit=10, window_s=60.0))
+    cfg = FaultConfig(rate=1.0, kinds=("500",), max_consecutive=1)
+    faults, f_stats = fault_middleware(cfg)
+    async with serve([throttle, faults]) as client:  # first in the list runs first
+        async with client.get("/fabrikam/_apis/projects") as resp:
+            assert resp.status == 500
+            assert resp.headers["X-RateLimit-Remaining"] == "9"
+        async with client.get("/fabrikam/_apis/projects") as resp:
+            assert resp.status == 200
+            assert resp.headers["X-RateLimit-Remaining"] == "8"
+    assert t_stats.requests == f_stats.requests == 2

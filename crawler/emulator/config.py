@@ -45,8 +45,8 @@ class FaultConfig:
     """Seeded, reproducible faults on a share of requests.
 
     A request is picked for a fault by a hash of (seed, method, path and query,
-    how many times that exact URL was asked before), so a retry of the same URL
-    is decided afresh and a run replays identically. No URL fails more than
+    how many times that exact URL was asked since its last good answer), so a retry
+    of the same URL is decided afresh and a run replays identically. No URL fails more than
     ``max_consecutive`` times in a row, so a crawler with a larger retry budget
     always gets through; URLs containing one of ``permanent`` always fail (500).
     ``loop_token`` names resources (``projects``, ``definitions``, ``pipelines``)

@@ -1,0 +1,227 @@
+"""The snapshot artifact: item normalisation, deterministic order, spill to disk, atomic write.
+
+Lifecycle (like a scrapy exporter): ``SnapshotWriter(path)`` → ``add(resource, item)`` for
+every item as pages arrive → ``finish(header)`` or ``abort()``. Items are serialised as
+they arrive into a spill file beside the target, so a crawl of 100,000 definitions never
+holds them as Python objects; ``finish`` writes them in sorted order into a temporary
+file and ``os.replace``s it over the target only then. An unfinished run leaves the
+previous snapshot untouched and no temporary files behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from crawler import NAME, __version__
+
+SCHEMA_VERSION = 1
+_DUMP = orjson.OPT_SORT_KEYS
+# Fields of a build definition variable that are kept; its value never is.
+_VARIABLE_FLAGS = ("allowOverride", "isSecret")
+
+SortKey = tuple[str | int, ...]
+
+
+def strip_links(value: Any) -> Any:
+    """A copy of ``value`` without any ``_links`` key, at any depth."""
+    if isinstance(value, dict):
+        return {k: strip_links(v) for k, v in value.items() if k != "_links"}
+    if isinstance(value, list):
+        return [strip_links(v) for v in value]
+    return value
+
+
+def normalize_item(resource: str, item: Mapping[str, Any]) -> dict[str, Any]:
+    """The item as the snapshot stores it: ADO's fields minus ``_links`` and secrets.
+
+    Build definition variables keep only their flags (``isSecret``, ``allowOverride``):
+    even a non-secret value may hold something sensitive, and an inventory needs names.
+    """
+    clean: dict[str, Any] = strip_links(dict(item))
+    if resource == "pipelines" and isinstance(clean.get("variables"), dict):
+        clean["variables"] = {
+            name: {k: v for k, v in spec.items() if k in _VARIABLE_FLAGS}
+            if isinstance(spec, dict)
+            else {}
+            for name, spec in clean["variables"].items()
+        }
+    return clean
+
+
+def _id_part(value: Any) -> str | int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return str(value)
+    return value
+
+
+def sort_key(resource: str, item: Mapping[str, Any]) -> SortKey:
+    """Stable position of an item: projects by id; everything else by (project id, id)."""
+    item_id = _id_part(item.get("id"))
+    if resource == "projects":
+        return (item_id,)
+    project = item.get("project")
+    project_id = project.get("id") if isinstance(project, dict) else None
+    return (str(project_id or ""), item_id)
+
+
+def error_sort_key(error: Mapping[str, Any]) -> tuple[str, ...]:
+    """Stable position of an ``errors`` entry."""
+    project = error.get("project") or {}
+    item = error.get("item") or {}
+    return (
+        str(error.get("resource", "")),
+        str(project.get("name", "")),
+        str(project.get("id", "")),
+        str(item.get("id", "")),
+        str(error.get("status", "")),
+        str(error.get("code", "")),
+        str(error.get("message", "")),
+    )
+
+
+def rfc3339(when: datetime) -> str:
+    """UTC time as RFC 3339 with milliseconds and a ``Z``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def build_header(
+    *,
+    org_url: str,
+    org_name: str,
+    auth_kind: str,
+    resources: Iterable[str],
+    started_at: datetime,
+    finished_at: datetime,
+    errors: Iterable[Mapping[str, Any]],
+    stats: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Everything in a snapshot but the item arrays; ``complete`` means no errors."""
+    ordered_errors = sorted((dict(e) for e in errors), key=error_sort_key)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": {"name": NAME, "version": __version__},
+        "organization": {"url": org_url, "name": org_name},
+        "started_at": rfc3339(started_at),
+        "finished_at": rfc3339(finished_at),
+        "complete": not ordered_errors,
+        "auth": {"kind": auth_kind},
+        "resources": sorted(set(resources)),
+        "stats": dict(stats),
+        "errors": ordered_errors,
+    }
+
+
+class _Spill:
+    """One resource's serialised items on disk, indexed by sort key."""
+
+    def __init__(self, directory: str, resource: str) -> None:
+        fd, self.path = tempfile.mkstemp(dir=directory, prefix=f".{resource}.", suffix=".spill")
+        self.file: BinaryIO = os.fdopen(fd, "w+b")
+        self.index: dict[SortKey, tuple[int, int]] = {}
+        self.offset = 0
+
+    def add(self, key: SortKey, data: bytes) -> bool:
+        if key in self.index:
+            return False
+        self.file.write(data)
+        self.index[key] = (self.offset, len(data))
+        self.offset += len(data)
+        return True
+
+    def write_sorted(self, out: BinaryIO) -> None:
+        self.file.flush()
+        fd = self.file.fileno()
+        out.write(b"[")
+        first = True
+        for key in sorted(self.index):
+            offset, length = self.index[key]
+            if not first:
+                out.write(b",")
+            out.write(os.pread(fd, length, offset))
+            first = False
+        out.write(b"]")
+
+    def close(self) -> None:
+        self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+
+
+class SnapshotWriter:
+    """Collects items as they arrive and writes the snapshot atomically at the end."""
+
+    def __init__(self, output: Path, resources: Iterable[str]) -> None:
+        self.output = output
+        self.resources = sorted(set(resources))
+        self.directory = str(output.parent.resolve())
+        self._spills: dict[str, _Spill] = {}
+        self.counts: dict[str, int] = dict.fromkeys(self.resources, 0)
+        self.duplicates = 0
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"SnapshotWriter({str(self.output)!r}, counts={self.counts})"
+
+    def add(self, resource: str, item: Mapping[str, Any]) -> bool:
+        """Store one item; returns False (and counts it) when its id was already stored."""
+        spill = self._spills.get(resource)
+        if spill is None:
+            spill = self._spills[resource] = _Spill(self.directory, resource)
+            self.counts.setdefault(resource, 0)
+        clean = normalize_item(resource, item)
+        if not spill.add(sort_key(resource, clean), orjson.dumps(clean, option=_DUMP)):
+            self.duplicates += 1
+            return False
+        self.counts[resource] += 1
+        return True
+
+    def finish(self, header: Mapping[str, Any]) -> Path:
+        """Write header and sorted items to a temporary file, then replace the target."""
+        arrays = set(self.resources) | set(self._spills)
+        keys = sorted(set(header) | arrays)
+        fd, tmp = tempfile.mkstemp(
+            dir=self.directory, prefix=f".{self.output.name}.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(fd, "wb", buffering=1024 * 1024) as out:
+                out.write(b"{")
+                for n, key in enumerate(keys):
+                    if n:
+                        out.write(b",")
+                    out.write(orjson.dumps(key) + b":")
+                    if key in arrays:
+                        spill = self._spills.get(key)
+                        if spill is None:
+                            out.write(b"[]")
+                        else:
+                            spill.write_sorted(out)
+                    else:
+                        out.write(orjson.dumps(header[key], option=_DUMP))
+                out.write(b"}\n")
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.output)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        finally:
+            self.abort()
+        return self.output
+
+    def abort(self) -> None:
+        """Drop everything collected; the target file is never touched."""
+        if self._closed:
+            return
+        self._closed = True
+        for spill in self._spills.values():
+            spill.close()
+        self._spills.clear()

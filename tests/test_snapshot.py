@@ -1,0 +1,166 @@
+"""The snapshot writer: normalisation, deterministic order, atomic replace, nothing left behind."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from crawler.pipeline import command, escape_property, log_issue
+from crawler.snapshot import (
+    SnapshotWriter,
+    build_header,
+    normalize_item,
+    rfc3339,
+    sort_key,
+    strip_links,
+)
+
+T0 = datetime(2026, 11, 28, 1, 2, 3, 456789, tzinfo=UTC)
+
+
+def header(**overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "org_url": "https://dev.azure.com/fabrikam/",
+        "org_name": "fabrikam",
+        "auth_kind": "job",
+        "resources": ["projects", "repositories", "pipelines"],
+        "started_at": T0,
+        "finished_at": T0,
+        "errors": [],
+        "stats": {"requests": 1},
+    }
+    values.update(overrides)
+    return build_header(**values)
+
+
+def items(n: int) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    for p in range(n):
+        project = {"id": f"p{p:03d}", "name": f"Project {p}", "_links": {"self": {"href": "x"}}}
+        out.append(("projects", project))
+        for r in range(3):
+            out.append(("repositories", {"id": f"r{p}-{r}", "project": {"id": f"p{p:03d}"}}))
+            out.append(("pipelines", {"id": r * 7 + p, "project": {"id": f"p{p:03d}"}}))
+    return out
+
+
+def write(tmp_path: Path, entries: list[tuple[str, dict[str, Any]]], name: str) -> bytes:
+    writer = SnapshotWriter(tmp_path / name, ["projects", "repositories", "pipelines"])
+    for resource, item in entries:
+        writer.add(resource, item)
+    return writer.finish(header()).read_bytes()
+
+
+def test_arrival_order_does_not_matter(tmp_path: Path) -> None:
+    entries = items(6)
+    shuffled = list(entries)
+    random.Random(4).shuffle(shuffled)
+    assert write(tmp_path, entries, "a.json") == write(tmp_path, shuffled, "b.json")
+
+
+def test_snapshot_is_sorted_json_without_links(tmp_path: Path) -> None:
+    data = orjson.loads(write(tmp_path, items(3), "s.json"))
+    assert list(data) == sorted(data)
+    assert [p["id"] for p in data["projects"]] == ["p000", "p001", "p002"]
+    assert [(r["project"]["id"], r["id"]) for r in data["repositories"]] == sorted(
+        (r["project"]["id"], r["id"]) for r in data["repositories"]
+    )
+    assert b"_links" not in orjson.dumps(data)
+    assert data["complete"] is True
+    assert data["started_at"] == "2026-11-28T01:02:03.456Z"
+
+
+def test_duplicates_are_kept_once_and_counted(tmp_path: Path) -> None:
+    writer = SnapshotWriter(tmp_path / "s.json", ["projects"])
+    assert writer.add("projects", {"id": "a", "name": "one"})
+    assert not writer.add("projects", {"id": "a", "name": "again"})
+    data = orjson.loads(writer.finish(header()).read_bytes())
+    assert data["projects"] == [{"id": "a", "name": "one"}]
+    assert writer.duplicates == 1
+
+
+def test_requested_resource_with_no_items_is_an_empty_array(tmp_path: Path) -> None:
+    writer = SnapshotWriter(tmp_path / "s.json", ["projects", "repositories"])
+    data = orjson.loads(writer.finish(header()).read_bytes())
+    assert data["projects"] == []
+    assert data["repositories"] == []
+
+
+def test_abort_leaves_earlier_snapshot_and_no_temp_files(tmp_path: Path) -> None:
+    target = tmp_path / "inventory.json"
+    target.write_bytes(b"previous")
+    writer = SnapshotWriter(target, ["projects"])
+    writer.add("projects", {"id": "a"})
+    writer.abort()
+    assert target.read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.json"]
+
+
+def test_finish_replaces_atomically_and_cleans_up(tmp_path: Path) -> None:
+    target = tmp_path / "inventory.json"
+    target.write_bytes(b"previous")
+    writer = SnapshotWriter(target, ["projects"])
+    writer.add("projects", {"id": "a"})
+    writer.finish(header())
+    assert orjson.loads(target.read_bytes())["projects"] == [{"id": "a"}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.json"]
+
+
+def test_pipeline_variable_values_are_never_stored() -> None:
+    definition = {
+        "id": 1,
+        "variables": {
+            "password": {"isSecret": True, "value": None},
+            "region": {"value": "westeurope", "allowOverride": True},
+        },
+    }
+    clean = normalize_item("pipelines", definition)
+    assert clean["variables"] == {"password": {"isSecret": True}, "region": {"allowOverride": True}}
+    assert "westeurope" not in orjson.dumps(clean).decode()
+
+
+def test_strip_links_at_any_depth() -> None:
+    value = {"_links": 1, "a": [{"_links": 2, "b": {"_links": 3, "c": 4}}]}
+    assert strip_links(value) == {"a": [{"b": {"c": 4}}]}
+
+
+def test_errors_make_the_snapshot_partial_and_are_ordered() -> None:
+    errors = [
+        {"resource": "repositories", "project": {"id": "2", "name": "B"}, "message": "x"},
+        {"resource": "pipelines", "project": {"id": "1", "name": "A"}, "message": "y"},
+    ]
+    doc = header(errors=errors)
+    assert doc["complete"] is False
+    assert [e["resource"] for e in doc["errors"]] == ["pipelines", "repositories"]
+
+
+def test_sort_keys() -> None:
+    assert sort_key("projects", {"id": "b"}) == ("b",)
+    assert sort_key("pipelines", {"id": 3, "project": {"id": "p"}}) == ("p", 3)
+
+
+def test_rfc3339_is_utc_with_z() -> None:
+    assert rfc3339(T0) == "2026-11-28T01:02:03.456Z"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("50%; done]", "50%AZP25%3B done%5D"), ("a\r\nb", "a%0D%0Ab")],
+)
+def test_logging_command_escaping(text: str, expected: str) -> None:
+    assert escape_property(text) == expected
+
+
+def test_logging_command_shape() -> None:
+    assert (
+        log_issue("line1\nline2 100%")
+        == "##vso[task.logissue type=warning;]line1%0Aline2 100%AZP25"
+    )
+    assert command("task.setprogress", "Crawling", value="40") == (
+        "##vso[task.setprogress value=40;]Crawling"
+    )

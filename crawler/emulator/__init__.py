@@ -1,0 +1,57 @@
+"""A fake Azure DevOps organization on loopback, for tests, demos and benchmarks.
+
+Public API: ``EmulatorConfig`` (and ``ThrottleConfig``, ``FaultConfig``), ``create_app``,
+``run_emulator`` / ``serve_in_thread``, ``ground_truth`` / ``visible_ground_truth`` /
+``unreachable_scopes``, and the request log (``STATE_KEY``, ``RequestLog``, ``LogEntry``).
+"""
+
+from __future__ import annotations
+
+from aiohttp.typedefs import Middleware
+
+from crawler.emulator.app import (
+    CONTINUATION_HEADER,
+    STATE_KEY,
+    EmulatorState,
+    LogEntry,
+    RequestLog,
+    create_app,
+    state_of,
+)
+from crawler.emulator.config import (
+    DEFAULT_TOKEN,
+    FAULT_KINDS,
+    EmulatorConfig,
+    FaultConfig,
+    ThrottleConfig,
+)
+from crawler.emulator.model import (
+    Unreachable,
+    ground_truth,
+    unreachable_scopes,
+    visible_ground_truth,
+)
+from crawler.emulator.server import RunningEmulator, run_emulator, serve_in_thread
+
+__all__ = [
+    "CONTINUATION_HEADER",
+    "DEFAULT_TOKEN",
+    "FAULT_KINDS",
+    "STATE_KEY",
+    "EmulatorConfig",
+    "EmulatorState",
+    "FaultConfig",
+    "LogEntry",
+    "Middleware",
+    "RequestLog",
+    "RunningEmulator",
+    "ThrottleConfig",
+    "Unreachable",
+    "create_app",
+    "ground_truth",
+    "run_emulator",
+    "serve_in_thread",
+    "state_of",
+    "unreachable_scopes",
+    "visible_ground_truth",
+]

@@ -1,0 +1,766 @@
+"""The emulator's aiohttp application: routes, auth, scopes, paging, discovery and the request log.
+
+One catch-all route dispatches on a parsed path, so the organization and ``_apis``
+segments are case-insensitive and project names arrive URL-decoded. Page bodies are
+serialised once with orjson and cached per (base URL, listing, page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import random
+import re
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote, unquote
+
+import orjson
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from crawler.emulator.config import EmulatorConfig
+from crawler.emulator.model import JsonDict, Org, Project, Repository, definition_reference
+
+CONTINUATION_HEADER = "x-ms-continuationtoken"
+JSON_TYPE = "application/json; charset=utf-8; api-version=7.1"
+MAX_API_VERSION = (7, 2)
+RELEASED_API_VERSION = (7, 1)
+DEFAULT_PAGE_CACHE_BYTES = 128 * 1024 * 1024
+
+# Resource areas as a real organization lists them (ado-api.md), id -> name.
+RESOURCE_AREAS: tuple[tuple[str, str], ...] = (
+    ("79134c72-4a58-4b42-976c-04e7115f32bf", "core"),
+    ("4e080c62-fa21-4fbc-8fef-2a10a2b38049", "git"),
+    ("5d6898bb-45ec-463f-95f9-54d49c71752e", "build"),
+    ("965220d5-5bb9-42cf-8d67-9b146df2a5a4", "build"),
+    ("2e0bf237-8973-4ec9-a581-9c3d679d1776", "pipelines"),
+    ("efc2f575-36ef-48e9-b672-0c6fb4a48ac5", "release"),
+    ("a85b8835-c1a1-4aac-ae97-1c3d0ba72dbd", "distributedtask"),
+    ("fb13a388-40dd-4a04-b530-013a739c72ef", "policy"),
+    ("5264459e-e5e0-4bd8-b118-0985e68a4ec5", "wit"),
+    ("00d9565f-ed9c-4a06-9a50-00e7896ccab4", "Location"),
+)
+
+# API resource locations served by OPTIONS {org}/_apis[/{area}] (ado-api.md).
+LOCATIONS: tuple[JsonDict, ...] = (
+    {
+        "id": "603fe2ac-9723-48b9-88ad-09305aa6c6e1",
+        "area": "core",
+        "resourceName": "projects",
+        "routeTemplate": "_apis/{resource}/{*projectId}",
+        "resourceVersion": 4,
+    },
+    {
+        "id": "225f7195-f9c7-4d14-ab28-a83f7ff77e1f",
+        "area": "git",
+        "resourceName": "repositories",
+        "routeTemplate": "{project}/_apis/{area}/{resource}/{repositoryId}",
+        "resourceVersion": 1,
+    },
+    {
+        "id": "dbeaf647-6167-421a-bda9-c9327b25e2e6",
+        "area": "build",
+        "resourceName": "definitions",
+        "routeTemplate": "{project}/_apis/build/{resource}/{definitionId}",
+        "resourceVersion": 7,
+    },
+    {
+        "id": "28e1305e-2afe-47bf-abaf-cbb0e6a91988",
+        "area": "pipelines",
+        "resourceName": "pipelines",
+        "routeTemplate": "{project}/_apis/{resource}/{pipelineId}",
+        "resourceVersion": 1,
+    },
+    {
+        "id": "e81700f7-3be2-46de-8624-2eb35882fcaa",
+        "area": "Location",
+        "resourceName": "ResourceAreas",
+        "routeTemplate": "_apis/{resource}/{areaId}",
+        "resourceVersion": 1,
+    },
+)
+_VERSIONS = {"minVersion": 1.0, "maxVersion": 7.2, "releasedVersion": "7.1"}
+
+
+# -- request log ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One answered request: monotonic time it arrived, method, path, query, status."""
+
+    time: float
+    method: str
+    path: str
+    query: str
+    status: int
+
+
+@dataclass(slots=True)
+class RequestLog:
+    """Every request the emulator answered, in arrival order."""
+
+    entries: list[LogEntry] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """How many requests were answered."""
+        return len(self.entries)
+
+    def per_path(self) -> Counter[str]:
+        """Request counts per path."""
+        return Counter(e.path for e in self.entries)
+
+    def statuses(self) -> Counter[int]:
+        """Request counts per status code."""
+        return Counter(e.status for e in self.entries)
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        self.entries.clear()
+
+
+# -- page cache -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A serialised list answer and its continuation token (None on the last page)."""
+
+    body: bytes
+    token: str | None
+
+
+class PageCache:
+    """Least-recently-used cache of serialised pages, bounded by total body bytes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._pages: OrderedDict[tuple[object, ...], Page] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple[object, ...]) -> Page | None:
+        """The cached page for ``key``, if any."""
+        page = self._pages.get(key)
+        if page is not None:
+            self._pages.move_to_end(key)
+        return page
+
+    def put(self, key: tuple[object, ...], page: Page) -> None:
+        """Remember ``page`` under ``key``, evicting the oldest pages beyond the byte budget."""
+        if len(page.body) > self.max_bytes:
+            return
+        old = self._pages.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old.body)
+        self._pages[key] = page
+        self._bytes += len(page.body)
+        while self._bytes > self.max_bytes:
+            _, evicted = self._pages.popitem(last=False)
+            self._bytes -= len(evicted.body)
+
+
+@dataclass(slots=True)
+class EmulatorState:
+    """Everything the handlers share: the settings, the org model, the log and caches."""
+
+    config: EmulatorConfig
+    org: Org
+    log: RequestLog
+    latency_rng: random.Random
+    pages: PageCache
+
+
+STATE_KEY: web.AppKey[EmulatorState] = web.AppKey("emulator_state", EmulatorState)
+
+
+# -- routes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A parsed request path: what is asked for, in which project, and for which item."""
+
+    kind: str  # options | resource_areas | projects | repositories | definitions | pipelines
+    project: str | None = None
+    item: str | None = None
+    area: str | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        """Route discovery needs no credential."""
+        return self.kind in ("options", "resource_areas")
+
+
+def parse_route(method: str, raw_path: str, org: str) -> Route | None:
+    """Map a raw (still URL-encoded) path to a Route, or None when nothing lives there."""
+    segments = [unquote(s) for s in raw_path.split("/") if s]
+    if len(segments) < 2 or segments[0].casefold() != org.casefold():
+        return None
+    lowered = [s.casefold() for s in segments]
+    if lowered[1] == "_apis":
+        project, rest, raw_rest = None, lowered[2:], segments[2:]
+    elif len(segments) >= 3 and lowered[2] == "_apis":
+        project, rest, raw_rest = segments[1], lowered[3:], segments[3:]
+    else:
+        return None
+    if method == "OPTIONS":
+        if project is None and len(rest) <= 1:
+            return Route("options", area=rest[0] if rest else None)
+        return None
+    if method not in ("GET", "HEAD"):
+        return None
+    item = raw_rest[-1]
+    if project is None:
+        if rest[:1] == ["resourceareas"] and len(rest) <= 2:
+            return Route("resource_areas", item=item if len(rest) == 2 else None)
+        if rest[:1] == ["projects"] and len(rest) <= 2:
+            return Route("projects", item=item if len(rest) == 2 else None)
+        if rest[:2] == ["git", "repositories"] and len(rest) <= 3:
+            return Route("repositories", item=item if len(rest) == 3 else None)
+        return None
+    if rest[:2] == ["git", "repositories"] and len(rest) <= 3:
+        return Route("repositories", project=project, item=item if len(rest) == 3 else None)
+    if rest == ["build", "definitions"]:
+        return Route("definitions", project=project)
+    if rest == ["pipelines"]:
+        return Route("pipelines", project=project)
+    return None
+
+
+# -- pure helpers ---------------------------------------------------------------------------
+
+
+def error_body(message: str, type_key: str, type_name: str) -> bytes:
+    """An ADO-shaped JSON error body."""
+    return orjson.dumps(
+        {
+            "$id": "1",
+            "innerException": None,
+            "message": message,
+            "typeName": type_name,
+            "typeKey": type_key,
+            "errorCode": 0,
+            "eventId": 3000,
+        }
+    )
+
+
+def json_response(body: bytes, status: int = 200, token: str | None = None) -> web.Response:
+    """A JSON response, with the continuation header when ``token`` is set."""
+    headers = {"Content-Type": JSON_TYPE}
+    if token is not None:
+        headers[CONTINUATION_HEADER] = token
+    return web.Response(body=body, status=status, headers=headers)
+
+
+def ado_error(status: int, message: str, type_key: str, type_name: str) -> web.Response:
+    """A JSON error response the way ADO shapes it."""
+    return json_response(error_body(message, type_key, type_name), status=status)
+
+
+def project_not_found(name: str) -> web.Response:
+    """404 TF200016, as for a project that does not exist or is out of the token's scope."""
+    return ado_error(
+        404,
+        f"TF200016: The following project does not exist: {name}. Verify that the name of the "
+        "project is correct and that the project exists on the specified Azure DevOps Server.",
+        "ProjectDoesNotExistWithNameException",
+        "Microsoft.TeamFoundation.Core.WebApi.ProjectDoesNotExistWithNameException, "
+        "Microsoft.TeamFoundation.Core.WebApi",
+    )
+
+
+def repository_not_found(repo: str) -> web.Response:
+    """404 TF401019, as for a repository that does not exist or is out of reach."""
+    return ado_error(
+        404,
+        f"TF401019: The Git repository with name or identifier {repo} does not exist or you do "
+        "not have permissions for the operation you are attempting.",
+        "GitRepositoryNotFoundException",
+        "Microsoft.TeamFoundation.Git.Server.GitRepositoryNotFoundException, "
+        "Microsoft.TeamFoundation.Git.Server",
+    )
+
+
+def not_authorized(identity: str, status: int = 401) -> web.Response:
+    """TF400813, as ADO answers a request its identity may not make."""
+    return ado_error(
+        status,
+        f"TF400813: The user '{identity}' is not authorized to access this resource.",
+        "UnauthorizedRequestException",
+        "Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, "
+        "Microsoft.TeamFoundation.Framework.Server",
+    )
+
+
+def access_denied(identity: str, project: str) -> web.Response:
+    """403, as the Pipelines API answers for a project out of the token's scope."""
+    return ado_error(
+        403,
+        f"Access denied. {identity} needs View build pipeline permissions for the project "
+        f"{project} to perform the action. For more information, contact the Azure DevOps "
+        "Server administrator.",
+        "AccessCheckException",
+        "Microsoft.TeamFoundation.Framework.Server.AccessCheckException, "
+        "Microsoft.TeamFoundation.Framework.Server",
+    )
+
+
+def bad_request(message: str, type_key: str = "ArgumentException") -> web.Response:
+    """400 with an ADO-shaped body."""
+    return ado_error(400, message, type_key, f"System.{type_key}, mscorlib")
+
+
+def check_credentials(authorization: str | None, token: str) -> bool:
+    """Does the Authorization header carry ``token`` as Bearer or as a PAT (Basic, any user)?"""
+    if not authorization:
+        return False
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer":
+        return value == token
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        _, sep, password = decoded.partition(":")
+        return bool(sep) and password == token
+    return False
+
+
+_VERSION_RE = re.compile(r"^(\d+)\.(\d+)(-preview(\.\d+)?)?$")
+_ACCEPT_VERSION_RE = re.compile(r"api-version\s*=\s*([^;,\s]+)", re.IGNORECASE)
+
+
+def requested_api_version(query_value: str | None, accept: str | None) -> str | None:
+    """The api-version asked for in the query, else in the Accept header."""
+    if query_value:
+        return query_value.strip()
+    if accept:
+        match = _ACCEPT_VERSION_RE.search(accept)
+        if match:
+            return match.group(1)
+    return None
+
+
+def check_api_version(version: str | None, method: str) -> web.Response | None:
+    """None when ``version`` is acceptable, else the 400 ADO would answer."""
+    if version is None:
+        return bad_request(
+            f'No api-version was supplied for the "{method}" request. The version must be '
+            'supplied either as part of the Accept header (e.g. "application/json; '
+            'api-version=1.0") or as a query parameter (e.g. "?api-version=1.0").',
+            "VssVersionNotSpecifiedException",
+        )
+    match = _VERSION_RE.match(version)
+    if match is None:
+        return bad_request(
+            f"The api-version '{version}' is not in a valid format.", "VssInvalidApiVersion"
+        )
+    number = (int(match.group(1)), int(match.group(2)))
+    if number < (1, 0) or number > MAX_API_VERSION:
+        return bad_request(
+            f"The requested REST API version of {version} is out of range for this server. "
+            "The latest REST API version this server supports is 7.2.",
+            "VssVersionOutOfRangeException",
+        )
+    if number > RELEASED_API_VERSION and match.group(3) is None:
+        return bad_request(
+            f'The requested version "{version}" of the resource is under preview. The -preview '
+            "flag must be supplied in the api-version for such requests. For example: "
+            f'"{version}-preview"',
+            "VssInvalidPreviewVersionException",
+        )
+    return None
+
+
+def encode_pipelines_token(offset: int) -> str:
+    """The opaque continuation token of the Pipelines API for listing position ``offset``."""
+    return base64.b64encode(orjson.dumps({"skip": offset, "kind": "pipelines"})).decode("ascii")
+
+
+def decode_pipelines_token(token: str) -> int | None:
+    """The listing position inside a Pipelines API token, or None when it is not ours."""
+    try:
+        data = orjson.loads(base64.b64decode(token.encode("ascii"), validate=True))
+        skip = data["skip"]
+    except (ValueError, binascii.Error, KeyError, TypeError, UnicodeEncodeError):
+        return None
+    return skip if isinstance(skip, int) and skip >= 0 else None
+
+
+def page_size(top: str | None, cap: int) -> int | None:
+    """The page length for ``$top`` (capped at ``cap``; the default when absent), None if bad."""
+    if top is None or top == "":
+        return cap
+    try:
+        value = int(top)
+    except ValueError:
+        return None
+    return cap if value <= 0 else min(value, cap)
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.strip().lower() == "true"
+
+
+def _envelope(items: Sequence[JsonDict]) -> bytes:
+    return orjson.dumps({"count": len(items), "value": list(items)})
+
+
+def request_base(request: web.Request, org: str) -> str:
+    """``scheme://host:port/org`` as the client addressed us (URLs inside items use it)."""
+    return f"{request.scheme}://{request.host}/{org}"
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
+def _identity(config: EmulatorConfig) -> str:
+    if config.scoped_project is not None:
+        return f"{config.scoped_project} Build Service ({config.org})"
+    return f"Project Collection Build Service ({config.org})"
+
+
+def _options(route: Route, base: str) -> web.Response:
+    wanted = route.area.casefold() if route.area else None
+    found = [
+        loc | _VERSIONS for loc in LOCATIONS if wanted is None or loc["area"].casefold() == wanted
+    ]
+    if wanted is not None and not found:
+        return ado_error(
+            404,
+            f"The resource area '{route.area}' was not found.",
+            "ResourceAreaNotFoundException",
+            "Microsoft.VisualStudio.Services.Location.ResourceAreaNotFoundException",
+        )
+    return json_response(_envelope(found))
+
+
+def _resource_areas(route: Route, base: str) -> web.Response:
+    areas = [{"id": i, "name": n, "locationUrl": f"{base}/"} for i, n in RESOURCE_AREAS]
+    if route.item is None:
+        return json_response(_envelope(areas))
+    for area in areas:
+        if area["id"] == route.item.lower():
+            return json_response(orjson.dumps(area))
+    return ado_error(
+        404,
+        f"The resource area '{route.item}' was not found.",
+        "ResourceAreaNotFoundException",
+        "Microsoft.VisualStudio.Services.Location.ResourceAreaNotFoundException",
+    )
+
+
+def _loop(state: EmulatorState, resource: str) -> bool:
+    return resource in state.config.faults.loop_token
+
+
+def _cached(state: EmulatorState, key: tuple[object, ...], build: Callable[[], Page]) -> Page:
+    page = state.pages.get(key)
+    if page is None:
+        page = build()
+        state.pages.put(key, page)
+    return page
+
+
+def _projects(state: EmulatorState, request: web.Request, route: Route, base: str) -> web.Response:
+    org = state.org
+    if route.item is not None:
+        project = org.find_project(route.item)
+        listed = org.listed_projects()
+        if project is None or (project not in listed and not org.project_visible(project)):
+            return project_not_found(route.item)
+        item = project.item(base) | {
+            "_links": {
+                "self": {"href": f"{base}/_apis/projects/{project.id}"},
+                "web": {"href": f"{base}/{quote(project.name, safe='')}"},
+            }
+        }
+        return json_response(orjson.dumps(item))
+    state_filter = request.query.get("stateFilter", "wellFormed").casefold()
+    if state_filter not in ("wellformed", "all"):
+        return json_response(_envelope([]))
+    top = page_size(request.query.get("$top"), state.config.page_size)
+    raw_start = request.query.get("continuationToken") or request.query.get("$skip") or "0"
+    try:
+        start = int(raw_start)
+    except ValueError:
+        return bad_request(f"The continuation token '{raw_start}' is not valid.")
+    if top is None:
+        return bad_request("The value of $top must be an integer.")
+    loop = _loop(state, "projects")
+    if loop:
+        start = 0
+
+    def build() -> Page:
+        listed = org.listed_projects()
+        chunk = listed[start : start + top]
+        end = start + len(chunk)
+        token = str(start) if loop and chunk else (str(end) if end < len(listed) else None)
+        return Page(_envelope([p.item(base) for p in chunk]), token)
+
+    page = _cached(state, (base, "projects", start, top, loop), build)
+    return json_response(page.body, token=page.token)
+
+
+def _project_scope(
+    state: EmulatorState, route: Route
+) -> tuple[Project | None, web.Response | None]:
+    """The route's project, or the error ADO answers when it is unknown or out of scope."""
+    assert route.project is not None
+    project = state.org.find_project(route.project)
+    if project is None:
+        return None, project_not_found(route.project)
+    if state.org.project_visible(project):
+        return project, None
+    identity = _identity(state.config)
+    if route.kind == "repositories":
+        return None, project_not_found(route.project)
+    if route.kind == "definitions":
+        return None, not_authorized(identity)
+    return None, access_denied(identity, project.name)
+
+
+def _repo_item(state: EmulatorState, repo: Repository, base: str, links: bool) -> JsonDict:
+    item = state.org.repository_item(repo, base)
+    if links:
+        project = state.org.project(repo.project)
+        item["_links"] = {
+            "self": {"href": item["url"]},
+            "project": {"href": f"{base}/_apis/projects/{project.id}"},
+            "web": {"href": item["webUrl"]},
+        }
+    return item
+
+
+def _repositories(
+    state: EmulatorState, request: web.Request, route: Route, base: str
+) -> web.Response:
+    org = state.org
+    project: Project | None = None
+    if route.project is not None:
+        project, failure = _project_scope(state, route)
+        if failure is not None:
+            return failure
+    links = _truthy(request.query.get("includeLinks"))
+    if route.item is not None:
+        repo = org.find_repository(route.item, project)
+        if repo is None or not org.repo_reachable(repo):
+            return repository_not_found(route.item)
+        return json_response(orjson.dumps(_repo_item(state, repo, base, True)))
+    hidden = _truthy(request.query.get("includeHidden"))
+    scope = [project] if project is not None else list(org.projects())
+
+    def build() -> Page:
+        items = [
+            _repo_item(state, repo, base, links)
+            for proj in scope
+            for repo in org.repositories(proj.index)
+            if (hidden or not repo.hidden) and org.repo_reachable(repo)
+        ]
+        return Page(_envelope(items), None)
+
+    where = project.index if project is not None else None
+    page = _cached(state, (base, "repositories", where, hidden, links), build)
+    return json_response(page.body)
+
+
+def _definitions(
+    state: EmulatorState, request: web.Request, route: Route, base: str
+) -> web.Response:
+    project, failure = _project_scope(state, route)
+    if failure is not None:
+        return failure
+    assert project is not None
+    org = state.org
+    top = page_size(request.query.get("$top"), state.config.page_size)
+    if top is None:
+        return bad_request("The value of $top must be an integer.")
+    full = _truthy(request.query.get("includeAllProperties"))
+    token = request.query.get("continuationToken")
+    loop = _loop(state, "definitions")
+    start = 0 if token is None or loop else org.definition_start(project.index, token)
+
+    def build() -> Page:
+        _, order = org.definition_order(project.index)
+        chunk = order[start : start + top]
+        items = []
+        for i in chunk:
+            item = org.definition(project.index, i, base)
+            if not full:
+                item = definition_reference(item)
+            did = item["id"]
+            item["_links"] = {
+                "self": {"href": item["url"]},
+                "web": {"href": f"{base}/{project.id}/_build/definition?definitionId={did}"},
+                "editor": {
+                    "href": f"{base}/{project.id}/_build/designer?id={did}&_a=edit-build-definition"
+                },
+                "badge": {"href": f"{base}/{project.id}/_apis/build/status/{did}"},
+            }
+            items.append(item)
+        end = start + len(chunk)
+        if loop and chunk:
+            next_token: str | None = org.definition_name(project.index, chunk[0])
+        elif end < len(order):
+            next_token = org.definition_name(project.index, order[end])
+        else:
+            next_token = None
+        return Page(_envelope(items), next_token)
+
+    page = _cached(state, (base, "definitions", project.index, full, start, top, loop), build)
+    return json_response(page.body, token=page.token)
+
+
+def _pipelines(state: EmulatorState, request: web.Request, route: Route, base: str) -> web.Response:
+    project, failure = _project_scope(state, route)
+    if failure is not None:
+        return failure
+    assert project is not None
+    org = state.org
+    top = page_size(request.query.get("$top"), state.config.page_size)
+    if top is None:
+        return bad_request("The value of $top must be an integer.")
+    token = request.query.get("continuationToken")
+    start = 0
+    if token is not None:
+        decoded = decode_pipelines_token(token)
+        if decoded is None:
+            return bad_request(f"The continuation token '{token}' is not valid.")
+        start = decoded
+    loop = _loop(state, "pipelines")
+    if loop:
+        start = 0
+
+    def build() -> Page:
+        _, order = org.definition_order(project.index)
+        chunk = order[start : start + top]
+        items = []
+        for i in chunk:
+            item = org.pipeline(project.index, i, base)
+            web_href = f"{base}/{project.id}/_build/definition?definitionId={item['id']}"
+            item["_links"] = {"self": {"href": item["url"]}, "web": {"href": web_href}}
+            items.append(item)
+        end = start + len(chunk)
+        if loop and chunk:
+            next_token: str | None = encode_pipelines_token(start)
+        else:
+            next_token = encode_pipelines_token(end) if end < len(order) else None
+        return Page(_envelope(items), next_token)
+
+    page = _cached(state, (base, "pipelines", project.index, start, top, loop), build)
+    return json_response(page.body, token=page.token)
+
+
+def _route_of(request: web.Request) -> Route | None:
+    return parse_route(request.method, request.rel_url.raw_path, request.app[STATE_KEY].config.org)
+
+
+async def _dispatch(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    route = _route_of(request)
+    base = request_base(request, state.config.org)
+    if route is None:
+        return ado_error(
+            404,
+            f"The resource at {request.path} was not found.",
+            "NotFoundException",
+            "System.Web.Http.HttpResponseException, System.Web.Http",
+        )
+    if route.kind == "options":
+        return _options(route, base)
+    if route.kind == "resource_areas":
+        return _resource_areas(route, base)
+    failure = check_api_version(
+        requested_api_version(request.query.get("api-version"), request.headers.get("Accept")),
+        request.method,
+    )
+    if failure is not None:
+        return failure
+    if route.kind == "projects":
+        return _projects(state, request, route, base)
+    if route.kind == "repositories":
+        return _repositories(state, request, route, base)
+    if route.kind == "definitions":
+        return _definitions(state, request, route, base)
+    return _pipelines(state, request, route, base)
+
+
+# -- middlewares ----------------------------------------------------------------------------
+
+_SIGN_IN_PAGE = (
+    "<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head>"
+    "<body><h1>Sign in to your account</h1><p>The emulated organization needs a valid token."
+    "</p></body></html>"
+)
+
+
+@web.middleware
+async def _log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    arrived = time.monotonic()
+    config = state.config
+    delay_ms = config.latency_ms
+    if config.jitter_ms > 0:
+        delay_ms += state.latency_rng.uniform(0, config.jitter_ms)
+    status = 500
+    try:
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000)
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        state.log.entries.append(
+            LogEntry(arrived, request.method, request.path, request.rel_url.query_string, status)
+        )
+
+
+@web.middleware
+async def _auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    state = request.app[STATE_KEY]
+    route = _route_of(request)
+    if route is not None and route.anonymous:
+        return await handler(request)
+    if check_credentials(request.headers.get("Authorization"), state.config.token):
+        return await handler(request)
+    if request.headers.get("X-TFS-FedAuthRedirect", "").lower() == "suppress":
+        response = not_authorized("Anonymous")
+        response.headers["WWW-Authenticate"] = 'Bearer, Basic realm="emulator"'
+        return response
+    return web.Response(status=203, text=_SIGN_IN_PAGE, content_type="text/html", charset="utf-8")
+
+
+def create_app(
+    config: EmulatorConfig,
+    *,
+    middlewares: Sequence[Middleware] = (),
+    page_cache_bytes: int = DEFAULT_PAGE_CACHE_BYTES,
+) -> web.Application:
+    """The emulator as an aiohttp application; ``middlewares`` run inside auth, in order."""
+    state = EmulatorState(
+        config=config,
+        org=Org(config),
+        log=RequestLog(),
+        latency_rng=random.Random(config.seed),
+        pages=PageCache(page_cache_bytes),
+    )
+    app = web.Application(middlewares=[_log_middleware, _auth_middleware, *middlewares])
+    app[STATE_KEY] = state
+    app.router.add_route("*", "/{tail:.*}", _dispatch)
+    return app
+
+
+def state_of(app: web.Application) -> EmulatorState:
+    """The shared state of an emulator application."""
+    return app[STATE_KEY]

@@ -1,0 +1,129 @@
+"""Run the emulator in-process: on the current event loop, or in a background thread for
+blocking clients (the official SDK). Binds loopback by default; port 0 picks a free port."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from crawler.emulator.app import STATE_KEY, RequestLog, create_app
+from crawler.emulator.config import EmulatorConfig
+from crawler.emulator.model import JsonDict, Unreachable, ground_truth, unreachable_scopes
+from crawler.emulator.model import visible_ground_truth as _visible_ground_truth
+
+SHUTDOWN_TIMEOUT_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunningEmulator:
+    """A serving emulator: its organization URL, application, settings and request log."""
+
+    url: str  # http://127.0.0.1:PORT/ORG
+    app: web.Application
+    config: EmulatorConfig
+    host: str
+    port: int
+
+    @property
+    def log(self) -> RequestLog:
+        """Every request answered so far."""
+        return self.app[STATE_KEY].log
+
+    def ground_truth(self) -> JsonDict:
+        """The whole organization as served at ``url`` (minus ``_links``)."""
+        return ground_truth(self.config, self.url)
+
+    def visible_ground_truth(self) -> JsonDict:
+        """What the configured token can list at ``url``, plus the unreachable scopes."""
+        return _visible_ground_truth(self.config, self.url)
+
+    def unreachable(self) -> list[Unreachable]:
+        """Projects and repositories the configured token cannot read."""
+        return unreachable_scopes(self.config)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+@asynccontextmanager
+async def run_emulator(
+    config: EmulatorConfig | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    middlewares: Sequence[Middleware] = (),
+) -> AsyncIterator[RunningEmulator]:
+    """Serve ``config`` on ``host:port`` (0 = a free port) for the duration of the block."""
+    config = config or EmulatorConfig()
+    app = create_app(config, middlewares=middlewares)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0][1]
+        yield RunningEmulator(
+            url=f"http://{_url_host(host)}:{bound}/{config.org}",
+            app=app,
+            config=config,
+            host=host,
+            port=bound,
+        )
+    finally:
+        await runner.cleanup()
+
+
+@contextmanager
+def serve_in_thread(
+    config: EmulatorConfig | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    middlewares: Sequence[Middleware] = (),
+) -> Iterator[RunningEmulator]:
+    """Serve from a background thread with its own event loop, for blocking clients."""
+    ready: list[RunningEmulator] = []
+    failed: list[BaseException] = []
+    started = threading.Event()
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        try:
+            async with run_emulator(config, host=host, port=port, middlewares=middlewares) as emu:
+                ready.append(emu)
+                started.set()
+                await stop.wait()
+        except BaseException as exc:
+            failed.append(exc)
+            raise
+        finally:
+            started.set()
+
+    def target() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(main())
+        except BaseException:  # noqa: S110 - reported to the caller through ``failed``
+            pass
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=target, name="ado-emulator", daemon=True)
+    thread.start()
+    started.wait()
+    try:
+        if failed or not ready:
+            raise RuntimeError("the emulator did not start") from (failed[0] if failed else None)
+        yield ready[0]
+    finally:
+        if thread.is_alive():
+            loop.call_soon_threadsafe(stop.set)
+        thread.join()

@@ -126,8 +126,10 @@ KEYS: tuple[Key, ...] = (
     Key("backoff_max_s", "float", ("--backoff-max",), "longest retry wait, seconds", 0, 3600),
     Key("max_pages", "int", ("--max-pages",), "page cap per listing", 1, 1_000_000),
     Key("max_response_mb", "float", ("--max-response-mb",), "largest response, MB", 0.01, 4096),
-    Key("projects", "globs", ("--project",), "include projects matching (repeatable)"),
-    Key("exclude_projects", "globs", ("--exclude-project",), "exclude projects (repeatable)"),
+    Key("projects", "globs", ("--project",), "include projects matching, repeatable"),
+    Key(
+        "exclude_projects", "globs", ("--exclude-project",), "exclude projects matching, repeatable"
+    ),
     Key("resources", "resources", ("--resources",), "comma-separated resources, or all"),
     Key("auth", "choice", ("--auth",), "which credential", choices=AUTH_CHOICES, optional=True),
     Key("ca_bundle", "path", ("--ca-bundle",), "PEM file of extra CAs", optional=True),
@@ -472,8 +474,18 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
                 *key.flags, action="append", default=None, metavar="GLOB", help=text, dest=key.name
             )
         else:
-            metavar = key.name.upper().removesuffix("_S").removesuffix("_MB")
+            metavar = _metavar(key)
             parser.add_argument(*key.flags, default=None, metavar=metavar, help=text, dest=key.name)
+
+
+def _metavar(key: Key) -> str:
+    if key.choices:
+        return "{" + ",".join(key.choices) + "}"
+    if key.kind in ("org", "path", "resources"):
+        return {"org": "URL", "path": "PATH", "resources": "LIST"}[key.kind]
+    if key.name.endswith("_s"):
+        return "SECONDS"
+    return "MB" if key.name.endswith("_mb") else "N"
 
 
 def flags_from_args(args: argparse.Namespace) -> dict[str, object]:

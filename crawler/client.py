@@ -108,7 +108,7 @@ class AdoClient:
         self.stats = stats if stats is not None else Stats()
         self.deadline = deadline  # loop.time() value after which no request starts
         self._authorization = authorization
-        self._credential_label = credential_label
+        self.credential_label = credential_label
         self._redact = redact
         self._rng = rng or random.Random()  # jitter, not cryptography
         self._pacer = Pacer()
@@ -276,7 +276,7 @@ class AdoClient:
         safe_url = self._redact(url)
         if outcome.kind is Kind.AUTH:
             return AuthError(
-                f"Azure DevOps refused {self._credential_label} (HTTP {outcome.status}: "
+                f"Azure DevOps refused {self.credential_label} (HTTP {outcome.status}: "
                 f"{message}). Check that the token is current and was not revoked or expired, "
                 "that it belongs to this organization, and for a PAT that it has the Code (Read) "
                 "and Build (Read) scopes."

@@ -119,6 +119,12 @@ def build_header(
     }
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 class _Spill:
     """One resource's serialised items on disk, indexed by sort key."""
 
@@ -208,6 +214,7 @@ class SnapshotWriter:
                 out.write(b"}\n")
                 out.flush()
                 os.fsync(out.fileno())
+            os.chmod(tmp, 0o666 & ~_umask())  # an artifact, not a secret: the usual mode
             os.replace(tmp, self.output)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

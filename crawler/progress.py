@@ -1,0 +1,177 @@
+"""Progress on stderr while a crawl runs, and the closing summary paragraph.
+
+Three renderings of the same counters: a live line redrawn in place on a terminal,
+a plain line every few seconds in logs, and ``##vso`` progress in Azure Pipelines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any, TextIO
+
+from crawler import pipeline
+from crawler.client import Stats
+from crawler.crawl import CrawlState
+
+
+def format_line(stats: Stats, state: CrawlState, elapsed: float) -> str:
+    """One progress line: projects done/total, items, requests, retries, throttled."""
+    items = sum(stats.items.values())
+    return (
+        f"projects {state.projects_done}/{state.projects_seen} · items {items:,} · "
+        f"requests {stats.requests:,} · retries {stats.retries} · "
+        f"throttled {stats.throttled} · not visible {len(state.errors)} · {elapsed:.1f}s"
+    )
+
+
+def percent_done(state: CrawlState) -> int:
+    """A rough completion figure for the pipeline's progress indicator."""
+    if not state.projects_seen:
+        return 0
+    return int(100 * state.projects_done / state.projects_seen)
+
+
+class Progress:
+    """Redraws progress until stopped; ``mode`` is tty, plain, pipeline or none."""
+
+    def __init__(
+        self,
+        stats: Stats,
+        state: CrawlState,
+        *,
+        mode: str,
+        stream: TextIO | None = None,
+        out: TextIO | None = None,
+        interval: float | None = None,
+    ) -> None:
+        self.stats = stats
+        self.state = state
+        self.mode = mode
+        self.stream = stream or sys.stderr
+        self.out = out or sys.stdout
+        self.interval = interval if interval is not None else (0.2 if mode == "tty" else 5.0)
+        self._task: asyncio.Task[None] | None = None
+        self._started = 0.0
+
+    def elapsed(self) -> float:
+        """Seconds since ``start``."""
+        return asyncio.get_running_loop().time() - self._started
+
+    def start(self) -> None:
+        """Begin redrawing in the background."""
+        self._started = asyncio.get_running_loop().time()
+        if self.mode != "none":
+            self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        """Stop redrawing and leave the terminal on a clean line."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.mode == "tty":
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+        elif self.mode in ("plain", "pipeline") and self._started:
+            self.draw()  # the final counters, even for a run shorter than one interval
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self.draw()
+
+    def draw(self) -> None:
+        """Render the counters once."""
+        line = format_line(self.stats, self.state, self.elapsed())
+        if self.mode == "tty":
+            self.stream.write("\r\x1b[2K" + line)
+        elif self.mode == "pipeline":
+            self.out.write(pipeline.set_progress(percent_done(self.state), "Crawling") + "\n")
+            self.out.flush()
+            self.stream.write(line + "\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+_ORDER = ("projects", "repositories", "pipelines")
+
+
+def _count_order(name: str) -> tuple[int, str]:
+    return (_ORDER.index(name) if name in _ORDER else len(_ORDER), name)
+
+
+def group_errors(errors: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Errors grouped by what failed and why, e.g. ``pipelines in 11 projects (401 TF400813)``."""
+    groups: dict[tuple[str, bool, str], int] = {}
+    for error in errors:
+        why = " ".join(str(x) for x in (error.get("status"), error.get("code")) if x)
+        key = (str(error.get("resource", "")), bool(error.get("item")), why)
+        groups[key] = groups.get(key, 0) + 1
+    out = []
+    for (resource, single, why), n in sorted(groups.items()):
+        if single:
+            text = f"{n} {resource}" if n != 1 else f"1 of the {resource}"
+        elif resource == "projects":
+            text = "the project list"
+        else:
+            text = f"{resource} in {n} project{'s' if n != 1 else ''}"
+        out.append(f"{text} ({why})" if why else text)
+    return out
+
+
+def advice(errors: Iterable[Mapping[str, Any]], auth_kind: str) -> str:
+    """What to change so that the next run sees what this one could not."""
+    codes = {str(e.get("code")) for e in errors}
+    statuses = {e.get("status") for e in errors}
+    tips: list[str] = []
+    if auth_kind == "job" and (codes & {"TF200016", "TF400813"} or statuses & {401, 403}):
+        tips.append(
+            "the job token is limited to its own project: turn off 'Limit job authorization "
+            "scope to current project' (Project/Organization settings > Pipelines > Settings)"
+        )
+    if "TF401019" in codes:
+        tips.append(
+            "repositories are protected: turn off 'Protect access to repositories in YAML "
+            "pipelines', or reference the repositories in the pipeline's resources"
+        )
+    if auth_kind != "job" and statuses & {401, 403, 404}:
+        tips.append(
+            "give the token's identity read access to these projects (Code and Build: Read)"
+        )
+    if codes & {"retries_exhausted", "deadline"}:
+        tips.append("some requests kept failing: run again later, or raise --deadline")
+    return "; ".join(tips)
+
+
+def summary(
+    *,
+    org_name: str,
+    counts: Mapping[str, int],
+    stats: Stats,
+    errors: Iterable[Mapping[str, Any]],
+    elapsed: float,
+    output: str,
+    auth_kind: str = "job",
+) -> str:
+    """The closing paragraph: what was crawled, what was not visible, where the file is."""
+    listed = ", ".join(f"{counts[name]:,} {name}" for name in sorted(counts, key=_count_order))
+    errors = list(errors)
+    text = (
+        f"Crawled {org_name}: {listed or 'nothing'} in {elapsed:.1f}s "
+        f"({stats.requests:,} requests, {stats.retries} retries, {stats.throttled} throttled)."
+    )
+    if errors:
+        shown = ", ".join(group_errors(errors))
+        text += f" Not visible or failed: {shown}."
+        tip = advice(errors, auth_kind)
+        if tip:
+            text += f" To see everything: {tip}."
+        text += f" The snapshot is PARTIAL; every gap is listed under 'errors' in {output}"
+    else:
+        text += f" The snapshot is complete: {output}"
+    return text

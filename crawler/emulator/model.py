@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -91,6 +91,8 @@ _TASKS = (
     ("NuGetCommand", "2.*"),
 )
 _EPOCH = datetime(2019, 1, 1, tzinfo=UTC)
+_TASK_IDS = {task: str(uuid.uuid5(uuid.NAMESPACE_URL, f"task:{task}")) for task, _ in _TASKS}
+_OPTION_IDS = tuple(str(uuid.uuid5(uuid.NAMESPACE_URL, f"option:{k}")) for k in range(2))
 
 
 def stable_rng(seed: int, *parts: object) -> random.Random:
@@ -219,6 +221,8 @@ class Org:
         self._projects: dict[int, Project] = {}
         self._repos: dict[int, list[Repository]] = {}
         self._def_order: dict[int, tuple[list[str], list[int]]] = {}
+        self._def_names: dict[int, list[str]] = {}
+        self._build_repos: dict[int, list[Repository]] = {}
 
     # -- projects -------------------------------------------------------------------------
     @property
@@ -381,15 +385,25 @@ class Org:
 
     def definition_name(self, p: int, i: int) -> str:
         """The name of definition ``i`` of project ``p`` (unique within the project)."""
+        names = self._def_names.get(p)
+        if names is None:
+            names = self._def_names[p] = [
+                self._make_definition_name(p, k) for k in range(self.config.pipelines_per_project)
+            ]
+        return names[i]
+
+    def _make_definition_name(self, p: int, i: int) -> str:
         rng = stable_rng(self.seed, "def-name", p, i)
         template = rng.choice(_DEFINITION_TEMPLATES)
         repo = self._definition_repo(p, i)
         return template.format(repo=repo.name if repo else "build", i=i)
 
     def _definition_repo(self, p: int, i: int) -> Repository | None:
-        candidates = sorted(
-            (r for r in self.repositories(p) if not r.hidden), key=lambda r: r.index
-        )
+        candidates = self._build_repos.get(p)
+        if candidates is None:
+            candidates = self._build_repos[p] = sorted(
+                (r for r in self.repositories(p) if not r.hidden), key=lambda r: r.index
+            )
         return candidates[i % len(candidates)] if candidates else None
 
     def definition_order(self, p: int) -> tuple[list[str], list[int]]:
@@ -432,9 +446,14 @@ def name_key(name: str) -> str:
     return f"{name.casefold()}\x00{name}"
 
 
+@lru_cache(maxsize=256)
+def _person_id(seed: int, k: int) -> str:
+    return _guid(stable_rng(seed, "person", k))
+
+
 def _identity(seed: int, k: int, base: str) -> JsonDict:
     display, unique = _PEOPLE[k % len(_PEOPLE)]
-    ident = _guid(stable_rng(seed, "person", k))
+    ident = _person_id(seed, k)
     return {
         "displayName": display,
         "url": f"{base}/_apis/Identities/{ident}",
@@ -512,7 +531,7 @@ def _build_definition(org: Org, p: int, i: int, base: str) -> JsonDict:
                     "retryCountOnTaskFailure": 0,
                     "condition": "succeeded()",
                     "task": {
-                        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"task:{task}")),
+                        "id": _TASK_IDS[task],
                         "versionSpec": version,
                         "definitionType": "task",
                     },
@@ -546,7 +565,7 @@ def _build_definition(org: Org, p: int, i: int, base: str) -> JsonDict:
         "options": [
             {
                 "enabled": rng.random() < 0.5,
-                "definition": {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"option:{k}"))},
+                "definition": {"id": _OPTION_IDS[k]},
                 "inputs": {"branchFilters": '["+refs/heads/*"]', "additionalFields": "{}"},
             }
             for k in range(2)

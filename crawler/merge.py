@@ -1,0 +1,104 @@
+"""Combine per-organization snapshots into one multi-organization file (pure; no I/O).
+
+The multi-organization shape (``crawler/schema/multi.schema.json``)::
+
+    {"schema_version": 1, "generator": {...}, "complete": <all organizations complete>,
+     "resources": [<union, sorted>],
+     "organizations": [{"name", "url", "generator", "started_at", "finished_at", "complete",
+                        "auth", "resources", "stats", "errors"}, ...],      # sorted by name
+     "projects": [{..., "organization": "<org name>"}, ...],               # every resource key
+     ...}
+
+Items are sorted by (organization, project.id, id); projects by (organization, id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from crawler import NAME, __version__
+from crawler.errors import UsageError
+from crawler.schema import SCHEMA_VERSION, is_multi
+
+ORG_FIELDS = ("generator", "started_at", "finished_at", "complete", "auth", "resources", "stats")
+NOT_RESOURCES = frozenset({"errors", "resources", "organizations"})
+
+
+def resource_keys(doc: Mapping[str, Any]) -> list[str]:
+    """The resource keys present in a snapshot: its top-level arrays of items, sorted."""
+    return sorted(k for k, v in doc.items() if isinstance(v, list) and k not in NOT_RESOURCES)
+
+
+def id_key(value: object) -> tuple[int, int | float, str]:
+    """A sort key for item ids that may be integers or strings."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value))
+
+
+def item_sort_key(item: Mapping[str, Any]) -> tuple[str, str, tuple[int, int | float, str]]:
+    """(organization, project.id, id): the order of items in a multi-organization file."""
+    project = item.get("project")
+    project_id = str(project.get("id", "")) if isinstance(project, Mapping) else ""
+    return (str(item.get("organization", "")), project_id, id_key(item.get("id")))
+
+
+def as_multi(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A single-organization snapshot lifted into the multi-organization shape."""
+    if is_multi(doc):
+        return dict(doc)
+    org = doc["organization"]
+    name = str(org["name"])
+    entry: dict[str, Any] = {"name": name, "url": org["url"]}
+    entry.update({field: doc[field] for field in ORG_FIELDS if field in doc})
+    entry["errors"] = list(doc.get("errors", []))
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "generator": doc.get("generator", {"name": NAME, "version": __version__}),
+        "complete": bool(doc.get("complete", False)),
+        "resources": sorted(doc.get("resources", [])),
+        "organizations": [entry],
+    }
+    for key in resource_keys(doc):
+        out[key] = [{**item, "organization": name} for item in doc[key]]
+    return out
+
+
+def merge_snapshots(inputs: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    """Merge (source name, snapshot) pairs into one multi-organization document.
+
+    Raises UsageError when two inputs describe the same organization name.
+    """
+    seen: dict[str, str] = {}
+    organizations: list[dict[str, Any]] = []
+    items: dict[str, list[dict[str, Any]]] = {}
+    for source, doc in inputs:
+        multi = as_multi(doc)
+        for org in multi["organizations"]:
+            if org["name"] in seen:
+                raise UsageError(
+                    f"{source}: organization {org['name']!r} is already in {seen[org['name']]}"
+                )
+            seen[org["name"]] = source
+            organizations.append(org)
+        for key in resource_keys(multi):
+            items.setdefault(key, []).extend(multi[key])
+    organizations.sort(key=lambda org: (str(org["name"]), str(org["url"])))
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "generator": {"name": NAME, "version": __version__},
+        "complete": all(bool(org.get("complete")) for org in organizations),
+        "resources": sorted(_union(org.get("resources", []) for org in organizations)),
+        "organizations": organizations,
+    }
+    for key in sorted(items):
+        out[key] = sorted(items[key], key=item_sort_key)
+    return out
+
+
+def _union(lists: Iterable[Iterable[str]]) -> set[str]:
+    found: set[str] = set()
+    for names in lists:
+        found.update(names)
+    return found

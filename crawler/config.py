@@ -20,11 +20,12 @@ from typing import Literal, NoReturn, cast
 
 from crawler.errors import UsageError
 from crawler.orgurl import OrgUrl, parse_org_url
+from crawler.resources import REGISTRY, default_resources
 
-# Resource names as they appear in the snapshot and in --resources. "projects" is always
-# crawled (every other resource hangs off a project). Extend this tuple to add a resource.
-KNOWN_RESOURCES: tuple[str, ...] = ("projects", "repositories", "pipelines")
-DEFAULT_RESOURCES: tuple[str, ...] = ("projects", "repositories", "pipelines")
+# Resource names as they appear in the snapshot and in --resources, from the registry in
+# crawler.resources. "projects" is always crawled (every other resource hangs off a project).
+KNOWN_RESOURCES: tuple[str, ...] = tuple(REGISTRY)
+DEFAULT_RESOURCES: tuple[str, ...] = default_resources()
 ALL_RESOURCES = "all"
 
 AUTH_CHOICES = ("job", "pat", "bearer")

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from crawler.ado import build_url
 from crawler.client import AdoClient
 from crawler.errors import AdoError, AuthError, CrawlerError, NotVisible
+from crawler.resources import PROJECTS, REGISTRY, Resource
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,16 @@ class CrawlPlan:
 
     base_url: str
     resources: frozenset[str] = frozenset(CORE_RESOURCES)
+    vsrm_url: str | None = None  # release management host, when a resource needs it
     page_size: int = 500
     auth_kind: str = "job"
     selected: Callable[[str], bool] = lambda name: True
+
+    def base_for(self, host: str) -> str:
+        """The base URL of ``host`` ("org" or "vsrm")."""
+        if host == "vsrm":
+            return self.vsrm_url or self.base_url
+        return self.base_url
 
 
 @dataclass(slots=True)
@@ -48,10 +56,21 @@ class CrawlState:
     errors: list[dict[str, Any]] = field(default_factory=list)
     projects_seen: int = 0
     projects_done: int = 0
+    listed: set[tuple[str, str]] = field(default_factory=set)  # (resource, project id) read in full
     listed_repo_ids: set[str] = field(default_factory=set)
-    repo_listing_ok: set[str] = field(default_factory=set)
     # repository id -> (name, project ref) of TfsGit repositories pipelines point at
     referenced_repos: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+
+    def note(self, resource: str, item: Mapping[str, Any], project: Mapping[str, Any]) -> None:
+        """Remember what later steps need from an item (repository links of pipelines)."""
+        if resource == "repositories":
+            self.listed_repo_ids.add(str(item.get("id")))
+        elif resource == "pipelines":
+            repo = item.get("repository")
+            if isinstance(repo, dict) and repo.get("type") == "TfsGit" and repo.get("id"):
+                self.referenced_repos.setdefault(
+                    str(repo["id"]), (str(repo.get("name", "")), _ref(project))
+                )
 
     def record(
         self,
@@ -121,7 +140,7 @@ async def _crawl_projects(
         first_page = True
         try:
             async for page in client.paginate(
-                plan.base_url, ["_apis", "projects"], {"$top": plan.page_size}
+                plan.base_url, list(PROJECTS.path), {"$top": plan.page_size}
             ):
                 first_page = False
                 for project in page:
@@ -155,52 +174,38 @@ async def crawl_project(
     """List one project's resources side by side; record what cannot be read."""
     try:
         async with asyncio.TaskGroup() as group:
-            if "repositories" in plan.resources:
-                group.create_task(_list_repositories(client, plan, sink, state, project))
-            if "pipelines" in plan.resources:
-                group.create_task(_list_pipelines(client, plan, sink, state, project))
+            for resource in REGISTRY.values():
+                if resource.scope == "project" and resource.key in plan.resources:
+                    group.create_task(
+                        _list_project_resource(client, plan, sink, state, project, resource)
+                    )
     finally:
         state.projects_done += 1
 
 
-async def _list_repositories(
-    client: AdoClient, plan: CrawlPlan, sink: Sink, state: CrawlState, project: Mapping[str, Any]
+async def _list_project_resource(
+    client: AdoClient,
+    plan: CrawlPlan,
+    sink: Sink,
+    state: CrawlState,
+    project: Mapping[str, Any],
+    resource: Resource,
 ) -> None:
     pid = str(project["id"])
+    query: dict[str, str | int | bool | None] = dict(resource.query)
+    if resource.paged:
+        query["$top"] = plan.page_size
     try:
         async for page in client.paginate(
-            plan.base_url, [pid, "_apis", "git", "repositories"], {"includeHidden": True}
+            plan.base_for(resource.host), [pid, *resource.path], query
         ):
-            for repo in page:
-                sink.add("repositories", repo)
-                state.listed_repo_ids.add(str(repo.get("id")))
+            for item in page:
+                if sink.add(resource.key, item):
+                    state.note(resource.key, item, project)
     except AdoError as exc:
-        state.record("repositories", project, exc)
+        state.record(resource.key, project, exc)
     else:
-        state.repo_listing_ok.add(pid)
-
-
-async def _list_pipelines(
-    client: AdoClient, plan: CrawlPlan, sink: Sink, state: CrawlState, project: Mapping[str, Any]
-) -> None:
-    pid = str(project["id"])
-    query: dict[str, str | int | bool | None] = {
-        "$top": plan.page_size,
-        "includeAllProperties": True,
-    }
-    try:
-        async for page in client.paginate(
-            plan.base_url, [pid, "_apis", "build", "definitions"], query
-        ):
-            for definition in page:
-                sink.add("pipelines", definition)
-                repo = definition.get("repository")
-                if isinstance(repo, dict) and repo.get("type") == "TfsGit" and repo.get("id"):
-                    state.referenced_repos.setdefault(
-                        str(repo["id"]), (str(repo.get("name", "")), _ref(project))
-                    )
-    except AdoError as exc:
-        state.record("pipelines", project, exc)
+        state.listed.add((resource.key, pid))
 
 
 async def probe_referenced_repositories(
@@ -219,7 +224,7 @@ async def probe_referenced_repositories(
     missing = {
         repo_id: ref
         for repo_id, ref in state.referenced_repos.items()
-        if repo_id not in state.listed_repo_ids and ref[1]["id"] in state.repo_listing_ok
+        if repo_id not in state.listed_repo_ids and ("repositories", ref[1]["id"]) in state.listed
     }
     async with asyncio.TaskGroup() as group:
         for repo_id, (name, project) in sorted(missing.items()):

@@ -21,39 +21,24 @@ from typing import Any, BinaryIO
 import orjson
 
 from crawler import NAME, __version__
+from crawler.resources import normalize, strip_links
+
+__all__ = ["SnapshotWriter", "build_header", "normalize_item", "sort_key", "strip_links"]
 
 SCHEMA_VERSION = 1
 _DUMP = orjson.OPT_SORT_KEYS
-# Fields of a build definition variable that are kept; its value never is.
-_VARIABLE_FLAGS = ("allowOverride", "isSecret")
 
 SortKey = tuple[str | int, ...]
-
-
-def strip_links(value: Any) -> Any:
-    """A copy of ``value`` without any ``_links`` key, at any depth."""
-    if isinstance(value, dict):
-        return {k: strip_links(v) for k, v in value.items() if k != "_links"}
-    if isinstance(value, list):
-        return [strip_links(v) for v in value]
-    return value
 
 
 def normalize_item(resource: str, item: Mapping[str, Any]) -> dict[str, Any]:
     """The item as the snapshot stores it: ADO's fields minus ``_links`` and secrets.
 
-    Build definition variables keep only their flags (``isSecret``, ``allowOverride``):
-    even a non-secret value may hold something sensitive, and an inventory needs names.
+    What each resource drops is declared in :mod:`crawler.resources`; for example build
+    definition variables keep only their flags (``isSecret``, ``allowOverride``): even a
+    non-secret value may hold something sensitive, and an inventory needs the names.
     """
-    clean: dict[str, Any] = strip_links(dict(item))
-    if resource == "pipelines" and isinstance(clean.get("variables"), dict):
-        clean["variables"] = {
-            name: {k: v for k, v in spec.items() if k in _VARIABLE_FLAGS}
-            if isinstance(spec, dict)
-            else {}
-            for name, spec in clean["variables"].items()
-        }
-    return clean
+    return normalize(resource, item)
 
 
 def _id_part(value: Any) -> str | int:

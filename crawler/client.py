@@ -83,7 +83,16 @@ class Stats:
     wait_s: float = 0.0
     bytes: int = 0
     in_flight: int = 0
+    first_sent: float | None = None  # loop time the first request went out
+    last_received: float | None = None  # loop time the last response was complete
     items: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def window_s(self) -> float:
+        """Seconds from the first request sent to the last response received."""
+        if self.first_sent is None or self.last_received is None:
+            return 0.0
+        return max(0.0, self.last_received - self.first_sent)
 
 
 def _identity(text: str) -> str:
@@ -223,6 +232,8 @@ class AdoClient:
                 timeout = max(0.001, min(timeout, self.deadline - loop.time()))
             self.stats.requests += 1
             self.stats.in_flight += 1
+            if self.stats.first_sent is None:
+                self.stats.first_sent = loop.time()
             try:
                 async with self._session.get(
                     URL(url, encoded=True),
@@ -240,6 +251,7 @@ class AdoClient:
                 return None, RateLimit(), self._redact(text)
             finally:
                 self.stats.in_flight -= 1
+                self.stats.last_received = loop.time()
         self.stats.responses += 1
         self.stats.bytes += len(body)
         rate = RateLimit.from_headers(headers, now=time.time())

@@ -172,6 +172,7 @@ async def crawl_to_file(
         "throttled": stats.throttled,
         "wait_s": round(stats.wait_s, 3),
         "elapsed_s": round(elapsed, 3),
+        "window_s": round(stats.window_s, 3),
         "bytes": stats.bytes,
         "duplicates": writer.duplicates,
         "items": dict(writer.counts),

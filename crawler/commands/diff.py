@@ -1,18 +1,37 @@
-"""``ado-inventory diff``: not implemented yet."""
+"""``ado-inventory diff OLD NEW``: what changed between two snapshots.
+
+Exit 0 same, 1 different, 2 trouble (unreadable or invalid file, unsupported schema_version).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from crawler.errors import UsageError
+from crawler.errors import EXIT_FAILURE, EXIT_OK
 
-HELP = "diff (not implemented yet)"
+HELP = "compare two snapshots: added, removed, renamed and changed items (exit 0 same, 1 different)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's flags to ``parser``."""
+    parser.add_argument("old", metavar="OLD", help="the earlier snapshot")
+    parser.add_argument("new", metavar="NEW", help="the later snapshot")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="output format on stdout (default text)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the command."""
-    raise UsageError("'diff' is not implemented yet")
+    from crawler.commands.validate import load_valid
+    from crawler.diff import RENDERERS, diff_snapshots
+
+    old, new = load_valid(args.old), load_valid(args.new)
+    diff = diff_snapshots(old, new)
+    sys.stdout.buffer.write(RENDERERS[args.format](diff).encode("utf-8"))
+    sys.stdout.flush()
+    return EXIT_OK if diff.same else EXIT_FAILURE

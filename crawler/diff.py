@@ -357,7 +357,7 @@ def render_text(diff: Diff) -> str:
 def md_cell(text: str) -> str:
     """Text made safe for one Markdown table cell (no markup, no line breaks)."""
     out = " ".join(text.split())
-    for ch in "\\`*_[]<>|&~#":
+    for ch in "\\`*_[]<|&~#":
         out = out.replace(ch, "\\" + ch)
     return out
 

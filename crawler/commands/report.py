@@ -1,18 +1,64 @@
-"""``ado-inventory report``: not implemented yet."""
+"""``ado-inventory report SNAPSHOT``: Markdown summary, CSV tables or a self-contained HTML page.
+
+Markdown and HTML go to stdout unless ``-o PATH``; CSV needs ``-o DIRECTORY`` (one file a table).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from crawler.errors import UsageError
+from crawler.errors import EXIT_OK, UsageError
 
-HELP = "report (not implemented yet)"
+HELP = "report on a snapshot: --format markdown (summary), csv (tables) or html (one page)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add this command's flags to ``parser``."""
+    parser.add_argument("snapshot", metavar="SNAPSHOT", help="snapshot or merged file")
+    parser.add_argument(
+        "--format",
+        choices=("markdown", "csv", "html"),
+        default="markdown",
+        help="report format (default markdown)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="file to write (markdown, html; default stdout) or directory (csv; required)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the command."""
-    raise UsageError("'report' is not implemented yet")
+    from crawler.commands.merge import write_atomically
+    from crawler.commands.validate import load_valid
+    from crawler.report.model import build_inventory
+
+    if args.format == "csv" and not args.output:
+        raise UsageError("--format csv writes one file per table: give -o DIRECTORY")
+    if args.format == "csv" and Path(args.output).is_file():
+        raise UsageError(f"{args.output}: is a file; --format csv needs a directory")
+    inv = build_inventory(load_valid(args.snapshot))
+    if args.format == "csv":
+        from crawler.report.csv import write_csv
+
+        for path in write_csv(inv, Path(args.output)):
+            print(path)
+        return EXIT_OK
+    if args.format == "html":
+        from crawler.report.html import render_html
+
+        text = render_html(inv)
+    else:
+        from crawler.report.markdown import render_markdown
+
+        text = render_markdown(inv)
+    if args.output:
+        write_atomically(Path(args.output), text.encode("utf-8"))
+    else:
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.flush()
+    return EXIT_OK

@@ -111,7 +111,7 @@ def test_renderers_are_stable_and_escape_markdown() -> None:
     diff = diff_snapshots(reference(), changed())
     md = render_markdown(diff)
     assert md == render_markdown(diff_snapshots(reference(), changed()))
-    assert "R\\&D \\<Core\\>" in md
+    assert "R\\&D \\<Core>" in md
     assert "| renamed | website (" in md
     text = render_text(diff)
     assert '~ repositories "00000001-1111-4111-8111-000000000001" "website"' in text

@@ -1,0 +1,154 @@
+"""The Markdown run summary: totals, per-project table, what the token could not see, findings.
+
+Byte-stable for one input: no clock, every list sorted; long finding tables are cut at
+``MAX_ROWS`` rows with a count of the rest (the CSV report has them all).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from crawler.diff import md_cell
+from crawler.report.findings import KINDS, Finding, advice, compute_findings
+from crawler.report.model import Inventory, project_rows
+
+MAX_ROWS = 50
+ACCESS_KINDS = ("project_not_visible", "repository_not_visible", "scope_not_visible")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: int = 0) -> list[str]:
+    """A Markdown table; the last ``right`` columns are right-aligned (numbers)."""
+    align = ["---"] * (len(header) - right) + ["---:"] * right
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _title(inv: Inventory) -> str:
+    if inv.multi:
+        return f"# Azure DevOps inventory: {len(inv.orgs)} organizations"
+    return f"# Azure DevOps inventory: {md_cell(inv.orgs[0].name)}"
+
+
+def _runs(inv: Inventory) -> list[str]:
+    rows = [
+        [
+            md_cell(org.name),
+            md_cell(org.url),
+            md_cell(org.auth_kind),
+            md_cell(org.started_at),
+            md_cell(org.finished_at),
+            "yes" if org.complete else "**no**",
+            str(len(org.errors)),
+        ]
+        for org in inv.orgs
+    ]
+    header = ["Organization", "URL", "Auth", "Started", "Finished", "Complete", "Errors"]
+    out = _table(header, rows, right=1)
+    if inv.complete:
+        out += ["", "Complete: every requested scope was read in full."]
+    else:
+        count = sum(len(org.errors) for org in inv.orgs)
+        out += [
+            "",
+            f"**Partial inventory**: {count} scope(s) could not be read. The numbers below "
+            "cover only what the token could see; see *What this token could not see*.",
+        ]
+    return out
+
+
+def _totals(inv: Inventory, findings: Sequence[Finding]) -> list[str]:
+    rows = [[md_cell(key), str(len(items))] for key, items in sorted(inv.items.items())]
+    rows.append(["findings", str(len(findings))])
+    return ["## Totals", "", *_table(["Resource", "Items"], rows, right=1)]
+
+
+def _projects(inv: Inventory) -> list[str]:
+    header = ["Project", "State", "Visibility", "Repositories", "Pipelines", "Errors"]
+    if inv.multi:
+        header.insert(0, "Organization")
+    rows = []
+    for row in project_rows(inv):
+        cells = [md_cell(row.name or row.id), md_cell(row.state), md_cell(row.visibility)]
+        cells += [str(row.repositories), str(row.pipelines), str(row.errors)]
+        rows.append(([md_cell(row.organization)] if inv.multi else []) + cells)
+    if not rows:
+        return ["## Projects", "", "No projects in this snapshot."]
+    return ["## Projects", "", *_table(header, rows, right=3)]
+
+
+def _where(f: Finding, inv: Inventory) -> str:
+    org = f"{md_cell(f.organization)}: " if inv.multi else ""
+    return f"{org}**{md_cell(f.project or f.project_id)}**"
+
+
+def _access(inv: Inventory, findings: Sequence[Finding]) -> list[str]:
+    out = ["## What this token could not see", ""]
+    relevant = [f for f in findings if f.kind in ACCESS_KINDS]
+    if not relevant:
+        return [*out, "Nothing: no scope was refused."]
+    for kind in ACCESS_KINDS:
+        group = [f for f in relevant if f.kind == kind]
+        if not group:
+            continue
+        out += [f"### {KINDS[kind][1]} ({len(group)})", ""]
+        for f in group[:MAX_ROWS]:
+            if kind == "project_not_visible":
+                out.append(f"- {_where(f, inv)}: {md_cell(f.detail)}")
+            elif kind == "repository_not_visible":
+                item = md_cell(f.item or f.item_id or "(unnamed)")
+                out.append(f"- {_where(f, inv)} / {item}: {md_cell(f.detail)}")
+            else:
+                prefix = f"{md_cell(f.organization)}: " if inv.multi else ""
+                out.append(f"- {prefix}{md_cell(f.detail)}")
+        if len(group) > MAX_ROWS:
+            out.append(f"- … and {len(group) - MAX_ROWS} more")
+        out += ["", "How to grant access:", ""]
+        auths = sorted({inv.org(f.organization).auth_kind for f in group})
+        for auth in auths:
+            label = f"(auth {md_cell(auth)}) " if len(auths) > 1 else ""
+            out.append(f"- {label}{md_cell(advice(kind, auth))}")
+        out.append("")
+    return out[:-1]
+
+
+def _findings(inv: Inventory, findings: Sequence[Finding]) -> list[str]:
+    out = ["## Findings", ""]
+    rest = [f for f in findings if f.kind not in ACCESS_KINDS]
+    if not rest:
+        return [*out, "No findings."]
+    counts = [
+        [md_cell(KINDS[kind][1]), kind, KINDS[kind][0], str(sum(f.kind == kind for f in rest))]
+        for kind in KINDS
+        if kind not in ACCESS_KINDS and any(f.kind == kind for f in rest)
+    ]
+    out += _table(["Finding", "Kind", "Severity", "Count"], counts, right=1)
+    for kind in KINDS:
+        group = [f for f in rest if f.kind == kind]
+        if not group:
+            continue
+        header = ["Project", "Item", "Detail"]
+        if inv.multi:
+            header.insert(0, "Organization")
+        rows = []
+        for f in group[:MAX_ROWS]:
+            cells = [md_cell(f.project), md_cell(f.item or f.item_id), md_cell(f.detail)]
+            rows.append(([md_cell(f.organization)] if inv.multi else []) + cells)
+        out += ["", f"### {KINDS[kind][1]} ({len(group)})", "", *_table(header, rows)]
+        if len(group) > MAX_ROWS:
+            out += ["", f"… and {len(group) - MAX_ROWS} more (the CSV report lists them all)."]
+    return out
+
+
+def render_markdown(inv: Inventory) -> str:
+    """The whole Markdown summary of an inventory."""
+    findings = compute_findings(inv)
+    parts = [
+        [_title(inv), ""],
+        _runs(inv),
+        _totals(inv, findings),
+        _projects(inv),
+        _access(inv, findings),
+        _findings(inv, findings),
+    ]
+    return "\n\n".join("\n".join(p).strip("\n") for p in parts) + "\n"

@@ -1,0 +1,150 @@
+"""A normalized, read-only view of a snapshot for reports: organizations, projects and items.
+
+Single-organization snapshots are lifted to the multi-organization shape first, so every
+report handles both kinds of file with one code path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from crawler.merge import as_multi, resource_keys
+from crawler.schema import is_multi
+
+Item = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    """One organization's run facts."""
+
+    name: str
+    url: str
+    complete: bool
+    auth_kind: str
+    started_at: str
+    finished_at: str
+    resources: tuple[str, ...]
+    errors: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """Organizations and their items (each item names its ``organization``)."""
+
+    multi: bool
+    orgs: tuple[Org, ...]
+    items: Mapping[str, tuple[Item, ...]]
+
+    def of(self, resource: str) -> tuple[Item, ...]:
+        """The items of one resource key (empty when the file has none)."""
+        return self.items.get(resource, ())
+
+    @property
+    def complete(self) -> bool:
+        """True when every organization is complete."""
+        return all(org.complete for org in self.orgs)
+
+    def org(self, name: str) -> Org:
+        """The organization called ``name``."""
+        return next(org for org in self.orgs if org.name == name)
+
+
+def build_inventory(doc: Mapping[str, Any]) -> Inventory:
+    """The report view of a loaded snapshot (single- or multi-organization)."""
+    multi = as_multi(doc)
+    orgs = tuple(
+        Org(
+            name=str(o["name"]),
+            url=str(o.get("url", "")),
+            complete=bool(o.get("complete", False)),
+            auth_kind=str((o.get("auth") or {}).get("kind", "")),
+            started_at=str(o.get("started_at", "")),
+            finished_at=str(o.get("finished_at", "")),
+            resources=tuple(sorted(o.get("resources", []))),
+            errors=tuple(o.get("errors", [])),
+        )
+        for o in multi["organizations"]
+    )
+    items = {key: tuple(multi[key]) for key in resource_keys(multi)}
+    return Inventory(multi=is_multi(doc), orgs=orgs, items=items)
+
+
+def text(value: Any) -> str:
+    """A field value as display text ('' for missing)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def project_of(item: Item) -> tuple[str, str]:
+    """(project id, project name) of an item, or ('', '')."""
+    project = item.get("project")
+    if isinstance(project, Mapping):
+        return text(project.get("id")), text(project.get("name"))
+    return "", ""
+
+
+def is_empty_repository(repo: Item) -> bool:
+    """An empty git repository: no default branch, or size 0."""
+    return "defaultBranch" not in repo or repo.get("size") == 0
+
+
+def pipeline_kind(pipeline: Item) -> str:
+    """'yaml', 'classic' or '' from ``process.type`` (2 yaml, 1 classic)."""
+    process = pipeline.get("process")
+    kind = process.get("type") if isinstance(process, Mapping) else None
+    return {1: "classic", 2: "yaml"}.get(kind, "") if isinstance(kind, int) else ""
+
+
+def pipeline_repository(pipeline: Item) -> Mapping[str, Any]:
+    """The ``repository`` object of a pipeline (empty when ADO gave none)."""
+    repo = pipeline.get("repository")
+    return repo if isinstance(repo, Mapping) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRow:
+    """One project's line in the per-project table."""
+
+    organization: str
+    id: str
+    name: str
+    state: str
+    visibility: str
+    repositories: int
+    pipelines: int
+    errors: int
+
+
+def project_rows(inv: Inventory) -> list[ProjectRow]:
+    """Per-project counts; projects known only from items or errors are included too."""
+    names: dict[tuple[str, str], tuple[str, str, str]] = {}
+    for project in inv.of("projects"):
+        key = (text(project.get("organization")), text(project.get("id")))
+        names[key] = (
+            text(project.get("name")),
+            text(project.get("state")),
+            text(project.get("visibility")),
+        )
+    counts: dict[tuple[str, str], list[int]] = {key: [0, 0, 0] for key in names}
+    for column, resource in enumerate(("repositories", "pipelines")):
+        for item in inv.of(resource):
+            project_id, project_name = project_of(item)
+            key = (text(item.get("organization")), project_id)
+            names.setdefault(key, (project_name, "", ""))
+            counts.setdefault(key, [0, 0, 0])[column] += 1
+    for org in inv.orgs:
+        for error in org.errors:
+            ref = error.get("project")
+            if not isinstance(ref, Mapping):
+                continue
+            key = (org.name, text(ref.get("id")))
+            names.setdefault(key, (text(ref.get("name")), "", ""))
+            counts.setdefault(key, [0, 0, 0])[2] += 1
+    rows = [ProjectRow(org, pid, *names[(org, pid)], *counts[(org, pid)]) for org, pid in names]
+    return sorted(rows, key=lambda r: (r.organization, r.name.casefold(), r.name, r.id))

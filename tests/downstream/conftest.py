@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from downstream_data import Result
 
 from crawler.cli import main
-
-
-@dataclass
-class Result:
-    """Exit status and captured output of one CLI run."""
-
-    code: int
-    out: str
-    err: str
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ escaping (``<``, ``&``, quotes, ``|``, non-ASCII). ``changed_snapshot()`` applie
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -18,6 +19,15 @@ P_C = "0c0c0c0c-0000-4000-8000-00000000000c"
 NAME_A = "Team A"
 NAME_B = "Team B"
 NAME_C = 'R&D <Core> "Équipe" | ü'
+
+
+@dataclass
+class Result:
+    """Exit status and captured output of one CLI run (see the ``cli`` fixture)."""
+
+    code: int
+    out: str
+    err: str
 
 
 def rid(n: int) -> str:

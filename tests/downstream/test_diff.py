@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from conftest import Result
-from downstream_data import P_A, changed, make_snapshot, project, reference, rid
+from downstream_data import P_A, Result, changed, make_snapshot, project, reference, rid
 
 from crawler.diff import ABSENT, diff_snapshots, flatten, render_markdown, render_text
 from crawler.merge import merge_snapshots

@@ -9,8 +9,7 @@ from typing import Any
 import jsonschema
 import orjson
 import pytest
-from conftest import Result
-from downstream_data import P_A, P_B, error, make_snapshot, project, reference, repository
+from downstream_data import P_A, P_B, Result, error, make_snapshot, project, reference, repository
 
 from crawler.errors import UsageError
 from crawler.merge import merge_snapshots

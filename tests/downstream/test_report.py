@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Result
 from downstream_data import (
     NAME_B,
     NAME_C,
     P_A,
     P_B,
     P_C,
+    Result,
     changed,
     error,
     make_snapshot,

@@ -9,8 +9,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import Result
-from downstream_data import reference
+from downstream_data import Result, reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

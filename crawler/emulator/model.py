@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from crawler.emulator.config import EmulatorConfig
 
 JsonDict = dict[str, Any]
+T = TypeVar("T")
 
 # Fields of a build definition that the list returns without includeAllProperties=true
 # (DefinitionReference + BuildDefinitionReference in ado-spec/build.json).
@@ -95,24 +95,66 @@ _TASK_IDS = {task: str(uuid.uuid5(uuid.NAMESPACE_URL, f"task:{task}")) for task,
 _OPTION_IDS = tuple(str(uuid.uuid5(uuid.NAMESPACE_URL, f"option:{k}")) for k in range(2))
 
 
-def stable_rng(seed: int, *parts: object) -> random.Random:
-    """A ``random.Random`` seeded from a SHA-256 of ``seed`` and ``parts`` (stable across runs)."""
-    text = "\x1f".join([str(seed), *(str(p) for p in parts)])
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return random.Random(int.from_bytes(digest[:16], "big"))
+class Draw:
+    """Deterministic draws from a SHA-512 stream of a key: a fast stand-in for random.Random."""
+
+    __slots__ = ("_block", "_key", "_pool")
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._block = 0
+        self._pool = int.from_bytes(hashlib.sha512(key).digest(), "big")
+
+    def _take(self, n: int) -> int:
+        if self._pool < (1 << 96):
+            self._block += 1
+            block = self._key + b"\x1e" + str(self._block).encode()
+            self._pool = int.from_bytes(hashlib.sha512(block).digest(), "big")
+        self._pool, value = divmod(self._pool, n)
+        return value
+
+    def randrange(self, start: int, stop: int | None = None) -> int:
+        """A number in ``range(start, stop)`` (or ``range(start)``)."""
+        if stop is None:
+            start, stop = 0, start
+        return start + self._take(stop - start)
+
+    def random(self) -> float:
+        """A float in [0, 1)."""
+        return self._take(1 << 24) / (1 << 24)
+
+    def choice(self, options: Sequence[T]) -> T:
+        """One of ``options``."""
+        return options[self._take(len(options))]
+
+    def getrandbits(self, bits: int) -> int:
+        """A ``bits``-bit number."""
+        return self._take(1 << bits)
 
 
-def _guid(rng: random.Random) -> str:
+def stable_rng(seed: int, *parts: object) -> Draw:
+    """Draws keyed by ``seed`` and ``parts``: the same arguments always give the same stream."""
+    return Draw("\x1f".join([str(seed), *(str(p) for p in parts)]).encode("utf-8"))
+
+
+@lru_cache(maxsize=65536)
+def quote_segment(text: str) -> str:
+    """``text`` percent-encoded as one URL path segment (cached: names repeat a lot)."""
+    return quote(text, safe="")
+
+
+def _guid(rng: Draw) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def _date(rng: random.Random, start_days: int = 0, span_days: int = 1500) -> str:
-    moment = _EPOCH + timedelta(
-        days=start_days + rng.randrange(span_days),
-        seconds=rng.randrange(86400),
-        milliseconds=rng.randrange(1000),
-    )
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+_DAYS = tuple((_EPOCH + timedelta(days=d)).strftime("%Y-%m-%d") for d in range(2000))
+
+
+def _date(rng: Draw, start_days: int = 0, span_days: int = 1500) -> str:
+    day = _DAYS[start_days + rng.randrange(span_days)]
+    second = rng.randrange(86400)
+    millis = rng.randrange(1000)
+    return f"{day}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}.{millis:03d}Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +392,7 @@ class Org:
         """The GitRepository as served under ``base``."""
         project = self.project(repo.project)
         host = base.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-        web = f"{base}/{quote(project.name, safe='')}/_git/{quote(repo.name, safe='')}"
+        web = f"{base}/{quote_segment(project.name)}/_git/{quote_segment(repo.name)}"
         item: JsonDict = {
             "id": repo.id,
             "name": repo.name,
@@ -358,8 +400,8 @@ class Org:
             "project": project_ref(project, base),
             "size": repo.size,
             "remoteUrl": web,
-            "sshUrl": f"git@ssh.{host}:v3/{quote(self.config.org, safe='')}/"
-            f"{quote(project.name, safe='')}/{quote(repo.name, safe='')}",
+            "sshUrl": f"git@ssh.{host}:v3/{quote_segment(self.config.org)}/"
+            f"{quote_segment(project.name)}/{quote_segment(repo.name)}",
             "webUrl": web,
             "isDisabled": repo.is_disabled,
             "isInMaintenance": False,
@@ -614,7 +656,7 @@ def _build_definition(org: Org, p: int, i: int, base: str) -> JsonDict:
             }
         ]
     if repo is not None:
-        web = f"{base}/{quote(project.name, safe='')}/_git/{quote(repo.name, safe='')}"
+        web = f"{base}/{quote_segment(project.name)}/_git/{quote_segment(repo.name)}"
         item["repository"] = {
             "properties": {
                 "cleanOptions": "0",

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from crawler.emulator.app import STATE_KEY, RequestLog, create_app
+from crawler.emulator.app import (
+    DEFAULT_PAGE_CACHE_BYTES,
+    STATE_KEY,
+    RequestLog,
+    create_app,
+)
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.model import JsonDict, Unreachable, ground_truth, unreachable_scopes
 from crawler.emulator.model import visible_ground_truth as _visible_ground_truth
@@ -59,10 +64,11 @@ async def run_emulator(
     host: str = "127.0.0.1",
     port: int = 0,
     middlewares: Sequence[Middleware] = (),
+    page_cache_bytes: int = DEFAULT_PAGE_CACHE_BYTES,
 ) -> AsyncIterator[RunningEmulator]:
     """Serve ``config`` on ``host:port`` (0 = a free port) for the duration of the block."""
     config = config or EmulatorConfig()
-    app = create_app(config, middlewares=middlewares)
+    app = create_app(config, middlewares=middlewares, page_cache_bytes=page_cache_bytes)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     try:
@@ -87,6 +93,7 @@ def serve_in_thread(
     host: str = "127.0.0.1",
     port: int = 0,
     middlewares: Sequence[Middleware] = (),
+    page_cache_bytes: int = DEFAULT_PAGE_CACHE_BYTES,
 ) -> Iterator[RunningEmulator]:
     """Serve from a background thread with its own event loop, for blocking clients."""
     ready: list[RunningEmulator] = []
@@ -97,7 +104,13 @@ def serve_in_thread(
 
     async def main() -> None:
         try:
-            async with run_emulator(config, host=host, port=port, middlewares=middlewares) as emu:
+            async with run_emulator(
+                config,
+                host=host,
+                port=port,
+                middlewares=middlewares,
+                page_cache_bytes=page_cache_bytes,
+            ) as emu:
                 ready.append(emu)
                 started.set()
                 await stop.wait()

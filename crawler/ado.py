@@ -242,16 +242,24 @@ def retry_wait(
     return computed
 
 
-def pace_wait(rate: RateLimit, *, now: float, low_water: float = 0.2) -> float:
-    """Seconds to pause the whole client so the identity budget is not exhausted.
+def pace_wait(
+    rate: RateLimit,
+    *,
+    now: float,
+    sent_recently: int = 0,
+    low_water: float = 0.2,
+    target: float = 0.9,
+) -> float:
+    """Minimum spacing between request starts that keeps the identity budget from running out.
 
-    Once ``X-RateLimit-Remaining`` drops below ``low_water`` of ``X-RateLimit-Limit``,
-    spread the remaining budget over the time until ``X-RateLimit-Reset``. When the
-    server says it delayed us (``X-RateLimit-Delay``), wait at least that long again.
+    Nothing while ``X-RateLimit-Remaining`` is above ``low_water`` of the limit. Below it,
+    the crawl slows to ``target`` of the pace the budget sustains: the usage still in the
+    window (limit - remaining) drains by ``X-RateLimit-Reset``, and ``sent_recently``
+    (requests this client sent in that time) tells what one request costs, so the
+    budget allows limit / cost requests per (reset - now) seconds. When the server says
+    it already delayed a request (``X-RateLimit-Delay``), space requests at least that much.
     """
-    wait = 0.0
-    if rate.delay:
-        wait = rate.delay
+    wait = rate.delay or 0.0
     if (
         rate.limit
         and rate.remaining is not None
@@ -259,7 +267,10 @@ def pace_wait(rate: RateLimit, *, now: float, low_water: float = 0.2) -> float:
         and rate.remaining < rate.limit * low_water
     ):
         until_reset = max(0.0, rate.reset - now)
-        wait = max(wait, until_reset / max(rate.remaining, 1.0))
+        used = max(0.0, rate.limit - rate.remaining)
+        cost = used / sent_recently if sent_recently > 0 else 1.0
+        cost = max(cost, rate.limit / 1_000_000)  # never treat a request as free
+        wait = max(wait, until_reset * cost / (target * rate.limit))
     return wait
 
 

@@ -13,6 +13,7 @@ another host.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import random
 import ssl
@@ -121,6 +122,7 @@ class AdoClient:
         self._redact = redact
         self._rng = rng or random.Random()  # jitter, not cryptography
         self._pacer = Pacer()
+        self._charged: list[float] = []  # loop times of answers that cost budget, ascending
         self._limiter = AsyncLimiter(1, 1.0 / options.rate)
         self._semaphore = asyncio.Semaphore(options.concurrency)
         self._session: aiohttp.ClientSession | None = None
@@ -216,17 +218,7 @@ class AdoClient:
         assert self._session is not None, "use 'async with AdoClient(...)'"
         loop = asyncio.get_running_loop()
         async with self._semaphore:
-            wait = self._pacer.reserve(loop.time())
-            if self.deadline is not None and loop.time() + wait > self.deadline:
-                raise AdoError(
-                    "the run's deadline passed while waiting for the throttling pause to end",
-                    url=self._redact(url),
-                    code="deadline",
-                )
-            if wait > 0:
-                self.stats.wait_s += wait
-                await asyncio.sleep(wait)
-            await self._limiter.acquire()
+            await self._wait_turn(url)
             timeout = self.options.timeout_s
             if self.deadline is not None:
                 timeout = max(0.001, min(timeout, self.deadline - loop.time()))
@@ -254,10 +246,39 @@ class AdoClient:
                 self.stats.last_received = loop.time()
         self.stats.responses += 1
         self.stats.bytes += len(body)
-        rate = RateLimit.from_headers(headers, now=time.time())
+        wall = time.time()
+        rate = RateLimit.from_headers(headers, now=wall)
+        if status != 429:
+            self._charged.append(loop.time())  # blocked requests cost no budget
+            if len(self._charged) > 200_000:
+                del self._charged[:100_000]
         if rate.limit is not None or rate.delay is not None:
-            self._pacer.set_interval(pace_wait(rate, now=time.time()))
+            horizon = loop.time() - max(0.0, (rate.reset or wall) - wall)
+            recent = len(self._charged) - bisect.bisect_left(self._charged, horizon)
+            self._pacer.set_interval(pace_wait(rate, now=wall, sent_recently=recent))
         return classify(status, headers, body), rate, None
+
+    async def _wait_turn(self, url: str) -> None:
+        """Wait for the shared pacer and the rate limiter, in that order, until both agree.
+
+        The pacer is asked again after the limiter: a 429 may have set a shared pause
+        while this request queued for the limiter, and it must not slip out then.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            wait = self._pacer.reserve(loop.time())
+            if self.deadline is not None and loop.time() + wait > self.deadline:
+                raise AdoError(
+                    "the run's deadline passed while waiting for the throttling pause to end",
+                    url=self._redact(url),
+                    code="deadline",
+                )
+            if wait > 0:
+                self.stats.wait_s += wait
+                await asyncio.sleep(wait)
+            await self._limiter.acquire()
+            if self._pacer.resume_at <= loop.time():
+                return
 
     async def _read_body(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
         limit = self.options.max_response_bytes

@@ -190,10 +190,21 @@ def test_429_without_retry_after_waits_at_least_base() -> None:
     assert retry_wait(Kind.THROTTLED, 0, RateLimit(), base=0.5, cap=5, rand=0.0) == 0.5
 
 
-def test_pace_wait_spreads_remaining_budget_until_reset() -> None:
+def test_pace_wait_is_zero_while_the_budget_is_plentiful() -> None:
+    rate = RateLimit(limit=200, remaining=150, reset=1060.0)
+    assert pace_wait(rate, now=1000.0, sent_recently=50) == 0.0
+
+
+def test_pace_wait_learns_the_cost_of_a_request() -> None:
+    # 190 TSTUs used by 1,900 requests: 0.1 each; 200 / 0.1 = 2,000 requests per 60 s.
     rate = RateLimit(limit=200, remaining=10, reset=1060.0)
-    assert pace_wait(rate, now=1000.0) == pytest.approx(6.0)
-    assert pace_wait(RateLimit(limit=200, remaining=150, reset=1060.0), now=1000.0) == 0.0
+    wait = pace_wait(rate, now=1000.0, sent_recently=1900, target=1.0)
+    assert wait == pytest.approx(60 / 2000)
+    # The same budget used by 19 requests (10 TSTUs each) allows 20 per minute.
+    assert pace_wait(rate, now=1000.0, sent_recently=19, target=1.0) == pytest.approx(3.0)
+
+
+def test_pace_wait_honours_the_servers_delay() -> None:
     assert pace_wait(RateLimit(delay=1.5), now=0.0) == 1.5
 
 

@@ -79,7 +79,7 @@ async def _demo(args: argparse.Namespace) -> int:
         config = replace(config, faults=FaultConfig(rate=0.15, seed=args.seed, slow_s=0.2))
         flags.update(backoff_base_s=0.05, backoff_max_s=0.5, timeout_s=5.0)
     elif args.scenario == "throttled":
-        config = replace(config, throttle=ThrottleConfig(limit=60, window_s=3.0, max_delay_s=0.5))
+        config = replace(config, throttle=ThrottleConfig(limit=15, window_s=2.0, max_delay_s=0.3))
     if args.scenario == "project-scoped":
         from crawler.emulator.model import ground_truth
 

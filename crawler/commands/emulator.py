@@ -171,8 +171,7 @@ async def _serve(config: EmulatorConfig, args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        # TODO(lead): wire the throttling and fault middlewares here, e.g.
-        # middlewares=(throttle_middleware(config.throttle), fault_middleware(config.faults)[0]).
+        # Throttling and faults come from config: create_app adds their middlewares.
         async with run_emulator(config, host=args.host, port=args.port) as emu:
             if args.dump_ground_truth is not None:
                 dump_ground_truth(config, emu.url, args.dump_ground_truth)

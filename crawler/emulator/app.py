@@ -23,7 +23,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from crawler.emulator.config import EmulatorConfig
+from crawler.emulator.faults import FaultStats, fault_middleware
 from crawler.emulator.model import JsonDict, Org, Project, Repository, definition_reference
+from crawler.emulator.throttle import ThrottleStats, throttle_middleware
 
 CONTINUATION_HEADER = "x-ms-continuationtoken"
 JSON_TYPE = "application/json; charset=utf-8; api-version=7.1"
@@ -173,6 +175,8 @@ class EmulatorState:
     log: RequestLog
     latency_rng: random.Random
     pages: PageCache
+    throttle_stats: ThrottleStats | None = None
+    fault_stats: FaultStats | None = None
 
 
 STATE_KEY: web.AppKey[EmulatorState] = web.AppKey("emulator_state", EmulatorState)
@@ -747,7 +751,12 @@ def create_app(
     middlewares: Sequence[Middleware] = (),
     page_cache_bytes: int = DEFAULT_PAGE_CACHE_BYTES,
 ) -> web.Application:
-    """The emulator as an aiohttp application; ``middlewares`` run inside auth, in order."""
+    """The emulator as an aiohttp application.
+
+    Order of middlewares: request log and latency, auth, throttling (when
+    ``config.throttle.limit`` is set), faults (when ``config.faults`` injects any), then
+    the extra ``middlewares``, in order.
+    """
     state = EmulatorState(
         config=config,
         org=Org(config),
@@ -755,7 +764,14 @@ def create_app(
         latency_rng=random.Random(config.seed),
         pages=PageCache(page_cache_bytes),
     )
-    app = web.Application(middlewares=[_log_middleware, _auth_middleware, *middlewares])
+    chain: list[Middleware] = [_log_middleware, _auth_middleware]
+    if config.throttle.limit > 0:
+        throttle_mw, state.throttle_stats = throttle_middleware(config.throttle)
+        chain.append(throttle_mw)
+    if config.faults.rate > 0 or config.faults.permanent:
+        fault_mw, state.fault_stats = fault_middleware(config.faults)
+        chain.append(fault_mw)
+    app = web.Application(middlewares=[*chain, *middlewares])
     app[STATE_KEY] = state
     app.router.add_route("*", "/{tail:.*}", _dispatch)
     return app

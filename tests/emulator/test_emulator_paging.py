@@ -6,9 +6,9 @@ import base64
 
 import orjson
 import pytest
-from conftest import EmulatorFactory, project_path, strip_links
 
 from crawler.emulator import FaultConfig
+from tests.emulator.conftest import EmulatorFactory, project_path, strip_links
 
 
 @pytest.mark.parametrize("page_size", [1, 2, 7, 100])

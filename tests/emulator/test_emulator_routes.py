@@ -6,9 +6,9 @@ import base64
 import time
 
 import pytest
-from conftest import EmulatorFactory, project_path
 
 from crawler.emulator import DEFAULT_TOKEN
+from tests.emulator.conftest import EmulatorFactory, project_path
 
 
 async def test_api_version_in_query_or_accept_header(emulator: EmulatorFactory) -> None:

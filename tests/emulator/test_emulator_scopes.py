@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import EmulatorFactory, project_path
-
 from crawler.emulator import EmulatorConfig, unreachable_scopes, visible_ground_truth
 from crawler.emulator.model import Org
+from tests.emulator.conftest import EmulatorFactory, project_path
 
 
 async def test_project_scoped_token_fails_per_api_like_ado(emulator: EmulatorFactory) -> None:

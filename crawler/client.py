@@ -238,6 +238,14 @@ class AdoClient:
                     body = await self._read_body(resp, url)
                     headers: Mapping[str, str] = resp.headers
                     status = resp.status
+            except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
+                raise CrawlerError(
+                    self._redact(
+                        f"TLS failed for {URL(url).host}: {exc}. The server's certificate is "
+                        "not trusted here: for Azure DevOps Server behind a private CA pass "
+                        "--ca-bundle PATH (a PEM file), or set ca_bundle in the config file."
+                    )
+                ) from None
             except (aiohttp.ClientError, TimeoutError) as exc:
                 text = type(exc).__name__ + (f": {exc}" if str(exc) else "")
                 return None, RateLimit(), self._redact(text)

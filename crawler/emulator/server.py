@@ -4,6 +4,7 @@ blocking clients (the official SDK). Binds loopback by default; port 0 picks a f
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -64,19 +65,24 @@ async def run_emulator(
     host: str = "127.0.0.1",
     port: int = 0,
     middlewares: Sequence[Middleware] = (),
+    ssl_context: ssl.SSLContext | None = None,
     page_cache_bytes: int = DEFAULT_PAGE_CACHE_BYTES,
 ) -> AsyncIterator[RunningEmulator]:
-    """Serve ``config`` on ``host:port`` (0 = a free port) for the duration of the block."""
+    """Serve ``config`` on ``host:port`` (0 = a free port) for the duration of the block.
+
+    With ``ssl_context`` the emulator speaks HTTPS (for tests of custom CA bundles).
+    """
     config = config or EmulatorConfig()
     app = create_app(config, middlewares=middlewares, page_cache_bytes=page_cache_bytes)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
         await site.start()
         bound = runner.addresses[0][1]
+        scheme = "https" if ssl_context is not None else "http"
         yield RunningEmulator(
-            url=f"http://{_url_host(host)}:{bound}/{config.org}",
+            url=f"{scheme}://{_url_host(host)}:{bound}/{config.org}",
             app=app,
             config=config,
             host=host,

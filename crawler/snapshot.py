@@ -21,9 +21,17 @@ from typing import Any, BinaryIO
 import orjson
 
 from crawler import NAME, __version__
-from crawler.resources import normalize, strip_links
+from crawler.errors import CrawlerError
+from crawler.resources import REGISTRY, keep_variable_flags, normalize, strip_links
 
-__all__ = ["SnapshotWriter", "build_header", "normalize_item", "sort_key", "strip_links"]
+__all__ = [
+    "SnapshotWriter",
+    "build_header",
+    "encode_item",
+    "normalize_item",
+    "sort_key",
+    "strip_links",
+]
 
 SCHEMA_VERSION = 1
 _DUMP = orjson.OPT_SORT_KEYS
@@ -39,6 +47,34 @@ def normalize_item(resource: str, item: Mapping[str, Any]) -> dict[str, Any]:
     non-secret value may hold something sensitive, and an inventory needs the names.
     """
     return normalize(resource, item)
+
+
+def encode_item(resource: str, item: Mapping[str, Any]) -> tuple[SortKey, bytes]:
+    """The item's sort key and its snapshot bytes: ``orjson.dumps(normalize_item(...))``.
+
+    Fast path, same bytes: an item whose only ``_links`` is at the top (as ADO sends
+    them) needs no deep copy; drops and variable maps at the top level apply to a shallow
+    copy. When the result still contains ``"_links"`` anywhere (a nested one, or just such
+    a string), or a resource declares a nested path, the full normalisation runs instead.
+    """
+    entry = REGISTRY.get(resource)
+    paths = (entry.drop, entry.variables) if entry is not None else ((), ())
+    if any("." in dotted for group in paths for dotted in group):
+        return _encode_slow(resource, item)
+    drop, variables = paths
+    clean = {k: v for k, v in item.items() if k != "_links" and k not in drop}
+    for name in variables:
+        if name in clean:
+            clean[name] = keep_variable_flags(clean[name])
+    data = orjson.dumps(clean, option=_DUMP)
+    if b'"_links"' in data:
+        return _encode_slow(resource, item)
+    return sort_key(resource, clean), data
+
+
+def _encode_slow(resource: str, item: Mapping[str, Any]) -> tuple[SortKey, bytes]:
+    clean = normalize_item(resource, item)
+    return sort_key(resource, clean), orjson.dumps(clean, option=_DUMP)
 
 
 def _id_part(value: Any) -> str | int:
@@ -141,7 +177,8 @@ class _Spill:
         out.write(b"]")
 
     def close(self) -> None:
-        self.file.close()
+        with contextlib.suppress(OSError):  # e.g. a full disk flushing what is discarded
+            self.file.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
 
@@ -167,8 +204,15 @@ class SnapshotWriter:
         if spill is None:
             spill = self._spills[resource] = _Spill(self.directory, resource)
             self.counts.setdefault(resource, 0)
-        clean = normalize_item(resource, item)
-        if not spill.add(sort_key(resource, clean), orjson.dumps(clean, option=_DUMP)):
+        key, data = encode_item(resource, item)
+        try:
+            added = spill.add(key, data)
+        except OSError as exc:
+            raise CrawlerError(
+                f"could not write the snapshot's working files in {self.directory}: "
+                f"{exc.strerror or exc}. Any earlier snapshot there is unchanged."
+            ) from None
+        if not added:
             self.duplicates += 1
             return False
         self.counts[resource] += 1

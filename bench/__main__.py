@@ -1,0 +1,96 @@
+"""``python -m bench [SCENARIO ...] [--runs N] [--quick]``: run, print the table, write JSON."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.harness import BenchError, run_scenario
+from bench.report import summarize, table
+from bench.scenarios import scenarios, select
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def run(
+    names: Sequence[str],
+    *,
+    runs: int,
+    quick: bool,
+    results_dir: Path = RESULTS,
+    echo: bool = True,
+) -> dict[str, Any]:
+    """Run the chosen scenarios, write ``<timestamp>.json`` and ``latest.json``; the document."""
+    chosen = select(names, quick)
+    started = datetime.now(UTC)
+    measured = []
+    with tempfile.TemporaryDirectory(prefix="ado-bench-") as tmp:
+        for scenario in chosen:
+            if echo:
+                print(f"... {scenario.name}: {scenario.description}", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            measured.append(run_scenario(scenario, runs, Path(tmp)))
+            if echo:
+                took = time.perf_counter() - t0
+                print(f"    done in {took:.1f}s", file=sys.stderr, flush=True)
+    entries = summarize(measured)
+    text = table(entries)
+    doc = {
+        "created_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "runs_per_scenario": runs,
+        "quick": quick,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "scenarios": entries,
+        "table": text,
+    }
+    results_dir.mkdir(parents=True, exist_ok=True)
+    data = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    (results_dir / f"{stamp}{'-quick' if quick else ''}.json").write_bytes(data)
+    (results_dir / "latest.json").write_bytes(data)
+    if echo:
+        print(text, flush=True)
+    return doc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the benchmark."""
+    names = [s.name for s in scenarios()]
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark the crawler against the emulator (see bench/README.md).",
+    )
+    parser.add_argument(
+        "scenario", nargs="*", help=f"scenarios to run (default: all): {', '.join(names)}, scale"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="measured runs per scenario (median)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be 1 or more")
+    try:
+        run(args.scenario, runs=args.runs, quick=args.quick)
+    except ValueError as exc:
+        parser.error(str(exc))
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,6 +10,8 @@ import pytest
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.server import run_emulator
 from crawler.errors import AuthError
+from crawler.schema import snapshot_schema
+from crawler.validate import Validator
 from tests.crawl_helpers import assert_matches_ground_truth, crawl
 
 
@@ -39,6 +41,7 @@ async def test_snapshot_equals_ground_truth(
     assert snapshot["complete"] is True
     assert snapshot["errors"] == []
     assert_matches_ground_truth(snapshot, truth)
+    assert Validator(snapshot_schema()).problems(snapshot) == []
     assert snapshot["stats"]["items"] == {
         "projects": len(truth["projects"]),
         "repositories": len(truth["repositories"]),
@@ -69,6 +72,19 @@ async def test_pages_are_followed_with_continuation_tokens(tmp_path: Path) -> No
     assert snapshot["stats"]["pages"] == 5 + 9 * 6 + 9
     assert len(snapshot["pipelines"]) == 99
     assert result.exit_code == 0
+
+
+async def test_projects_are_crawled_as_soon_as_their_page_arrives(tmp_path: Path) -> None:
+    config = EmulatorConfig(
+        seed=3, projects=12, pipelines_per_project=1, page_size=3, latency_ms=30
+    )
+    async with run_emulator(config) as emu:
+        await crawl(emu, tmp_path)
+        paths = [e.path for e in emu.log.entries]
+    project_pages = [i for i, p in enumerate(paths) if p.endswith("/_apis/projects")]
+    first_project_work = min(i for i, p in enumerate(paths) if "/_apis/git/" in p)
+    assert len(project_pages) == 4
+    assert first_project_work < project_pages[-1], "fan-out must not wait for the last page"
 
 
 async def test_project_filters(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from crawler.emulator.config import (
     FaultConfig,
     ThrottleConfig,
 )
+from crawler.emulator.mutations import check_mutations
 from crawler.errors import UsageError
 
 HELP = "serve a fake Azure DevOps organization on loopback (tests, demos, benchmarks)"
@@ -55,6 +56,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar="F",
         help="protected repositories: share 0..1 of each project's repositories reachable",
+    )
+    add(
+        "--mutation",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a known change on top of the seeded org (repeatable): rename-project:P[:NAME], "
+        "rename-repo:P:R[:NAME], remove-repo:P:R, disable-repo:P:R, add-pipelines:P:N, "
+        "remove-pipeline:P:I, pause-pipeline:P:I, disable-pipeline:P:I (0-based indices)",
     )
     add("--dump-ground-truth", metavar="PATH", type=Path, help="write the ground truth JSON")
     add(
@@ -125,6 +135,13 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         not args.dump_only or args.dump_ground_truth is not None,
         "--dump-only needs --dump-ground-truth PATH",
     )
+    problems = check_mutations(
+        args.mutation,
+        projects=args.projects,
+        repos_per_project=args.repos_per_project,
+        pipelines_per_project=args.pipelines_per_project,
+    )
+    _check(not problems, f"--mutation {'; '.join(problems)}")
     return EmulatorConfig(
         org=args.org.strip(),
         seed=args.seed,
@@ -147,6 +164,7 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
             seed=args.fault_seed,
             loop_token=tuple(dict.fromkeys(args.loop_token)),
         ),
+        mutations=tuple(args.mutation),
     )
 
 

@@ -87,3 +87,6 @@ class EmulatorConfig:
     reachable_repo_share: float | None = None
     throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
     faults: FaultConfig = field(default_factory=FaultConfig)
+    # Known changes on top of the seeded organization, e.g. "rename-repo:0:1" (syntax in
+    # crawler/emulator/mutations.py). Empty: the plain seeded organization.
+    mutations: tuple[str, ...] = ()

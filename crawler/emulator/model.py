@@ -12,13 +12,14 @@ import bisect
 import hashlib
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from crawler.emulator.config import EmulatorConfig
+from crawler.emulator.mutations import MutationPlan, build_plan
 
 JsonDict = dict[str, Any]
 T = TypeVar("T")
@@ -265,6 +266,8 @@ class Org:
         self._def_order: dict[int, tuple[list[str], list[int]]] = {}
         self._def_names: dict[int, list[str]] = {}
         self._build_repos: dict[int, list[Repository]] = {}
+        self._generated_repos: dict[int, list[Repository]] = {}
+        self.plan = build_plan(config.mutations)
 
     # -- projects -------------------------------------------------------------------------
     @property
@@ -276,7 +279,7 @@ class Org:
         """Project number ``p`` (listing order)."""
         found = self._projects.get(p)
         if found is None:
-            found = self._projects[p] = make_project(self.seed, p)
+            found = self._projects[p] = _mutate_project(self.plan, make_project(self.seed, p))
         return found
 
     def projects(self) -> Iterator[Project]:
@@ -316,12 +319,19 @@ class Org:
         """Every repository of project ``p`` (hidden included), in listing order (by name)."""
         found = self._repos.get(p)
         if found is None:
-            found = self._repos[p] = self._make_repositories(p)
+            found = self._repos[p] = _mutate_repositories(self.plan, p, self._generated(p))
+        return found
+
+    def _generated(self, p: int) -> list[Repository]:
+        """The repositories of project ``p`` as generated, before any mutation."""
+        found = self._generated_repos.get(p)
+        if found is None:
+            found = self._generated_repos[p] = self._make_repositories(p)
         return found
 
     def _make_repositories(self, p: int) -> list[Repository]:
         count = self.config.repos_per_project
-        project = self.project(p)
+        project_name = _project_name(self.seed, p)  # a project rename keeps repository names
         has_wiki = count >= 2 and stable_rng(self.seed, "wiki", p).random() < 0.4
         repos: list[Repository] = []
         for i in range(count):
@@ -329,9 +339,9 @@ class Org:
             rid = _guid(rng)
             hidden = has_wiki and i == count - 1
             if i == 0:
-                name = project.name
+                name = project_name
             elif hidden:
-                name = f"{project.name}.wiki"
+                name = f"{project_name}.wiki"
             else:
                 name = f"{_REPO_WORDS[(i + p) % len(_REPO_WORDS)]}-{i}"
             empty = i > 0 and not hidden and rng.random() < 0.12
@@ -353,7 +363,7 @@ class Org:
 
     def repository_by_index(self, p: int, i: int) -> Repository:
         """Repository number ``i`` (generation order) of project ``p``."""
-        for repo in self.repositories(p):
+        for repo in (*self.repositories(p), *self._generated(p)):  # a removed one: as generated
             if repo.index == i:
                 return repo
         raise IndexError(i)
@@ -423,14 +433,21 @@ class Org:
     # -- build definitions and pipelines --------------------------------------------------
     def definition_id(self, p: int, i: int) -> int:
         """The org-unique integer id of definition ``i`` of project ``p``."""
-        return p * self.config.pipelines_per_project + i + 1
+        per = self.config.pipelines_per_project
+        if i < per:
+            return p * per + i + 1
+        return self.config.projects * per + self.plan.added_before(p) + i - per + 1
+
+    def definition_count(self, p: int) -> int:
+        """How many definitions project ``p`` has had (generated plus added by mutations)."""
+        return self.config.pipelines_per_project + self.plan.added_pipelines.get(p, 0)
 
     def definition_name(self, p: int, i: int) -> str:
         """The name of definition ``i`` of project ``p`` (unique within the project)."""
         names = self._def_names.get(p)
         if names is None:
             names = self._def_names[p] = [
-                self._make_definition_name(p, k) for k in range(self.config.pipelines_per_project)
+                self._make_definition_name(p, k) for k in range(self.definition_count(p))
             ]
         return names[i]
 
@@ -444,7 +461,7 @@ class Org:
         candidates = self._build_repos.get(p)
         if candidates is None:
             candidates = self._build_repos[p] = sorted(
-                (r for r in self.repositories(p) if not r.hidden), key=lambda r: r.index
+                (r for r in self._generated(p) if not r.hidden), key=lambda r: r.index
             )
         return candidates[i % len(candidates)] if candidates else None
 
@@ -454,7 +471,8 @@ class Org:
         if found is None:
             named = sorted(
                 (name_key(self.definition_name(p, i)), i)
-                for i in range(self.config.pipelines_per_project)
+                for i in range(self.definition_count(p))
+                if (p, i) not in self.plan.removed_pipelines
             )
             found = self._def_order[p] = ([k for k, _ in named], [i for _, i in named])
         return found
@@ -466,7 +484,11 @@ class Org:
 
     def definition(self, p: int, i: int, base: str) -> JsonDict:
         """The full build definition (includeAllProperties=true) as served under ``base``."""
-        return _build_definition(self, p, i, base)
+        item = _build_definition(self, p, i, base)
+        status = self.plan.queue_status.get((p, i))
+        if status is not None:
+            item["queueStatus"] = status
+        return item
 
     def pipeline(self, p: int, i: int, base: str) -> JsonDict:
         """The Pipelines API view of definition ``i`` of project ``p``."""
@@ -481,6 +503,34 @@ class Org:
             "name": self.definition_name(p, i),
             "folder": rng.choice(_FOLDERS),
         }
+
+
+# -- mutations (crawler/emulator/mutations.py): known changes on top of the seeded org ------
+
+
+def _mutate_project(plan: MutationPlan, project: Project) -> Project:
+    """``project`` with its rename applied, if ``plan`` renames it."""
+    if project.index not in plan.project_names:
+        return project
+    name = plan.project_names[project.index] or f"{project.name} renamed"
+    return replace(project, name=name)
+
+
+def _mutate_repositories(plan: MutationPlan, p: int, repos: list[Repository]) -> list[Repository]:
+    """Project ``p``'s repositories with renames, removals and disables applied, re-sorted."""
+    if not plan.touches_repositories(p):
+        return repos
+    out = []
+    for repo in repos:
+        key = (p, repo.index)
+        if key in plan.removed_repos:
+            continue
+        if key in plan.repo_names:
+            repo = replace(repo, name=plan.repo_names[key] or f"{repo.name}-renamed")
+        if key in plan.disabled_repos:
+            repo = replace(repo, is_disabled=True)
+        out.append(repo)
+    return sorted(out, key=lambda r: (r.name.casefold(), r.name))
 
 
 def name_key(name: str) -> str:

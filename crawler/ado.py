@@ -21,6 +21,9 @@ import orjson
 API_VERSION = "7.1"
 CONTINUATION_HEADER = "x-ms-continuationtoken"
 _TF_CODE = re.compile(r"\b(TF\d{5,6})\b")
+# ADO names the identity in a 401; an anonymous (or empty) one means the credential itself was
+# not accepted (expired, revoked), not that a scope is out of reach.
+_ANONYMOUS = re.compile(r"\bThe user '(Anonymous)?' is not authorized", re.IGNORECASE)
 _HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _MAX_MESSAGE = 300
 
@@ -119,7 +122,9 @@ def classify(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
 
     ADO answers a refused credential with 203 + an HTML sign-in page (or a redirect to
     one) unless ``X-TFS-FedAuthRedirect: Suppress`` is sent, so 203, 3xx and a success
-    body that is not JSON all count as authentication failures. A 5xx with an HTML body
+    body that is not JSON all count as authentication failures, and so does a 401 for the
+    anonymous user (an expired or revoked token), unlike a 401 naming an identity that
+    may not read this scope. A 5xx with an HTML body
     is an ordinary transient server error (a gateway page), and a 200 whose JSON does
     not parse is retried as a damaged transfer.
     """
@@ -140,6 +145,8 @@ def classify(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
         token = _header(headers, CONTINUATION_HEADER)
         return Outcome(Kind.OK, status, data=data, continuation=token or None)
     message, code = parse_error_body(body, content_type)
+    if status == 401 and _ANONYMOUS.search(message):
+        return Outcome(Kind.AUTH, status, message=message, code=code)
     if status in (401, 403, 404):
         return Outcome(Kind.NOT_VISIBLE, status, message=message, code=code)
     if status == 429:

@@ -81,6 +81,17 @@ def test_html_success_body_is_auth_failure() -> None:
     assert out.kind is Kind.AUTH
 
 
+@pytest.mark.parametrize(
+    ("user", "kind"),
+    [("Anonymous", Kind.AUTH), ("", Kind.AUTH), ("Fabrikam Build Service (org)", Kind.NOT_VISIBLE)],
+)
+def test_401_for_the_anonymous_user_is_a_refused_credential(user: str, kind: Kind) -> None:
+    body = orjson.dumps(
+        {"message": f"TF400813: The user '{user}' is not authorized to access this resource."}
+    )
+    assert classify(401, JSON, body).kind is kind
+
+
 def test_html_5xx_is_a_server_error_not_auth() -> None:
     body = b"<html><head><title>502 Bad Gateway</title></head></html>"
     out = classify(502, {"Content-Type": "text/html"}, body)

@@ -272,3 +272,24 @@ async def test_redirects_are_never_followed(tmp_path: Path) -> None:
         await runner.cleanup()
     assert type(exc.value).__name__ == "AuthError"
     assert captured == []
+
+
+async def test_a_token_that_expires_mid_crawl_stops_the_run_with_exit_3(tmp_path: Path) -> None:
+    served = 0
+
+    @web.middleware
+    async def expire(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal served
+        served += 1
+        if served <= 3:
+            return await handler(request)
+        message = "TF400813: The user 'Anonymous' is not authorized to access this resource."
+        return web.json_response({"message": message}, status=401)
+
+    target = tmp_path / "inventory.json"
+    target.write_bytes(b"previous")
+    async with run_emulator(replace(SMALL, projects=6), middlewares=[expire]) as emu:
+        with pytest.raises(Exception, match="refused") as exc:
+            await crawl(emu, tmp_path)
+    assert type(exc.value).__name__ == "AuthError"
+    assert target.read_bytes() == b"previous"

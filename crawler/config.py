@@ -61,6 +61,8 @@ class Settings:
     projects: tuple[str, ...] = ()
     exclude_projects: tuple[str, ...] = ()
     resources: tuple[str, ...] = DEFAULT_RESOURCES
+    latest_builds: bool = False
+    release_expand: bool = False
     auth: str | None = None
     ca_bundle: Path | None = None
     progress: Progress = "auto"
@@ -132,6 +134,18 @@ KEYS: tuple[Key, ...] = (
         "exclude_projects", "globs", ("--exclude-project",), "exclude projects matching, repeatable"
     ),
     Key("resources", "resources", ("--resources",), "comma-separated resources, or all"),
+    Key(
+        "latest_builds",
+        "bool",
+        ("--latest-builds",),
+        "pipelines carry their latest and latest completed build (includeLatestBuilds)",
+    ),
+    Key(
+        "release_expand",
+        "bool",
+        ("--release-expand",),
+        "release definitions with their environments and artifacts ($expand)",
+    ),
     Key("auth", "choice", ("--auth",), "which credential", choices=AUTH_CHOICES, optional=True),
     Key("ca_bundle", "path", ("--ca-bundle",), "PEM file of extra CAs", optional=True),
     Key("progress", "choice", ("--progress",), "progress style", choices=PROGRESS_CHOICES),
@@ -189,13 +203,15 @@ def project_selected(name: str, include: tuple[str, ...], exclude: tuple[str, ..
 
 
 def parse_resources(names: Sequence[str]) -> tuple[str, ...] | str:
-    """Canonical resource tuple ("projects" implied, known order), or the first unknown name."""
+    """Canonical resource tuple ("projects" and what each name requires implied, known order),
+    or the first unknown name."""
     wanted: set[str] = {"projects"}
     for name in names:
         if name == ALL_RESOURCES:
             wanted.update(KNOWN_RESOURCES)
         elif name in KNOWN_RESOURCES:
             wanted.add(name)
+            wanted.update(REGISTRY[name].requires)
         else:
             return name
     return tuple(r for r in KNOWN_RESOURCES if r in wanted)

@@ -1,10 +1,12 @@
-"""The fan-out over an organization: projects, then per project its repositories and pipelines.
+"""The fan-out over an organization: projects, then per project every requested resource.
 
 The organization is a tree of known shape, so the crawl is nested task groups: each page
 of projects starts its projects' tasks at once (not after the last page), and each
-project task lists its resources side by side. A scope the token cannot read is
-recorded in ``errors`` and the rest goes on; only a refused credential stops the run.
-This module never touches HTTP details: it asks the client for pages.
+project task lists its resources (the project-scope entries of the registry) side by side;
+repository-scope resources follow each project's repository listing, one request per
+repository. Release management lives on its own host, discovered once per crawl. A scope the
+token cannot read is recorded in ``errors`` and the rest goes on; only a refused credential
+stops the run. This module never touches HTTP details: it asks the client for pages.
 """
 
 from __future__ import annotations
@@ -12,17 +14,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-from crawler.ado import build_url
+from crawler.ado import build_url, parse_list
 from crawler.client import AdoClient
-from crawler.errors import AdoError, AuthError, CrawlerError, NotVisible
+from crawler.errors import AdoError, AuthError, CrawlerError, NotVisible, ProtocolError
+from crawler.orgurl import is_loopback_host
 from crawler.resources import PROJECTS, REGISTRY, Resource
 
 log = logging.getLogger(__name__)
 
 CORE_RESOURCES = ("projects", "repositories", "pipelines")
+# docs: extend/develop/work-with-urls; the release area's locationUrl is the vsrm host.
+RELEASE_AREA_ID = "efc2f575-36ef-48e9-b672-0c6fb4a48ac5"
 
 
 class Sink(Protocol):
@@ -38,6 +44,7 @@ class CrawlPlan:
     base_url: str
     resources: frozenset[str] = frozenset(CORE_RESOURCES)
     vsrm_url: str | None = None  # release management host, when a resource needs it
+    options: frozenset[str] = frozenset()  # crawl options: latest_builds, release_expand
     page_size: int = 500
     auth_kind: str = "job"
     selected: Callable[[str], bool] = lambda name: True
@@ -98,11 +105,68 @@ def _ref(obj: Mapping[str, Any]) -> dict[str, str]:
     return {"id": str(obj.get("id", "")), "name": str(obj.get("name", ""))}
 
 
+def parse_location_url(value: Any) -> str:
+    """The base URL (ending in '/') of a resource area's ``locationUrl``; ValueError if unsafe.
+
+    The token goes to this host, so it must be https, or plain http only to a loopback host
+    (the emulator, like the organization URL itself), with no user info, query or fragment.
+    """
+    if not isinstance(value, str) or not value:
+        raise ValueError("the answer has no locationUrl")
+    parts = urlsplit(value)
+    host = parts.hostname or ""
+    if parts.scheme not in ("https", "http") or not host:
+        raise ValueError(f"locationUrl {value!r} is not an absolute http(s) URL")
+    if parts.scheme == "http" and not is_loopback_host(host):
+        raise ValueError(
+            f"locationUrl {value!r} is plain http to a non-loopback host: the token would "
+            "travel in clear"
+        )
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"locationUrl {value!r} carries user info, a query or a fragment")
+    return value if value.endswith("/") else value + "/"
+
+
+async def discover_vsrm(client: AdoClient, base_url: str) -> str:
+    """The release management base URL from ``GET {org}/_apis/resourceAreas/{release area}``.
+
+    Raises :class:`AdoError` when the area cannot be read or its location is unsafe.
+    """
+    url = build_url(base_url, ["_apis", "resourceAreas", RELEASE_AREA_ID])
+    outcome = await client.get(url)
+    data = outcome.data if isinstance(outcome.data, dict) else {}
+    try:
+        return parse_location_url(data.get("locationUrl"))
+    except ValueError as exc:
+        raise ProtocolError(
+            f"release management host refused: {exc}", status=outcome.status, code="bad_response"
+        ) from None
+
+
+async def _with_hosts(client: AdoClient, plan: CrawlPlan, state: CrawlState) -> CrawlPlan:
+    """The plan with ``vsrm_url`` set when a requested resource lives there (else unchanged).
+
+    When discovery fails, every vsrm resource is recorded as not read and left out.
+    """
+    wanted = [r for r in REGISTRY.values() if r.host == "vsrm" and r.key in plan.resources]
+    if not wanted or plan.vsrm_url is not None:
+        return plan
+    try:
+        vsrm = await discover_vsrm(client, plan.base_url)
+    except AdoError as exc:
+        for resource in wanted:
+            state.record(resource.key, None, exc)
+        return replace(plan, resources=plan.resources - {r.key for r in wanted})
+    log.debug("release management host: %s", vsrm)
+    return replace(plan, vsrm_url=vsrm)
+
+
 async def crawl_org(client: AdoClient, plan: CrawlPlan, sink: Sink, state: CrawlState) -> None:
     """Crawl the whole organization into ``sink``; partial failures land in ``state.errors``.
 
     Raises :class:`AuthError` when the credential is refused or cannot list projects.
     """
+    plan = await _with_hosts(client, plan, state)
     try:
         await _crawl_projects(client, plan, sink, state)
     except BaseExceptionGroup as group:
@@ -172,10 +236,15 @@ async def crawl_project(
     project: Mapping[str, Any],
 ) -> None:
     """List one project's resources side by side; record what cannot be read."""
+    per_repo = any(r.scope == "repository" and r.key in plan.resources for r in REGISTRY.values())
     try:
         async with asyncio.TaskGroup() as group:
             for resource in REGISTRY.values():
-                if resource.scope == "project" and resource.key in plan.resources:
+                if resource.scope != "project" or resource.key not in plan.resources:
+                    continue
+                if per_repo and resource.key == "repositories":
+                    group.create_task(_repositories_then_each(client, plan, sink, state, project))
+                else:
                     group.create_task(
                         _list_project_resource(client, plan, sink, state, project, resource)
                     )
@@ -190,22 +259,112 @@ async def _list_project_resource(
     state: CrawlState,
     project: Mapping[str, Any],
     resource: Resource,
+    collect: list[Mapping[str, Any]] | None = None,
 ) -> None:
     pid = str(project["id"])
     query: dict[str, str | int | bool | None] = dict(resource.query)
+    for option, extra in resource.options.items():
+        if option in plan.options:
+            query.update(extra)
     if resource.paged:
         query["$top"] = plan.page_size
+    ref = _ref(project) if resource.add_project else None
     try:
         async for page in client.paginate(
             plan.base_for(resource.host), [pid, *resource.path], query
         ):
             for item in page:
+                if ref is not None and not isinstance(item.get("project"), dict):
+                    item = {**item, "project": ref}
                 if sink.add(resource.key, item):
                     state.note(resource.key, item, project)
+                    if collect is not None:
+                        collect.append(item)
     except AdoError as exc:
         state.record(resource.key, project, exc)
     else:
         state.listed.add((resource.key, pid))
+
+
+async def _repositories_then_each(
+    client: AdoClient,
+    plan: CrawlPlan,
+    sink: Sink,
+    state: CrawlState,
+    project: Mapping[str, Any],
+) -> None:
+    """List the project's repositories, then read each repository-scope resource per repository
+    (only for the repositories the listing returned; one request each, paced like the rest)."""
+    repos: list[Mapping[str, Any]] = []
+    await _list_project_resource(
+        client, plan, sink, state, project, REGISTRY["repositories"], repos
+    )
+    async with asyncio.TaskGroup() as group:
+        for resource in REGISTRY.values():
+            if resource.scope != "repository" or resource.key not in plan.resources:
+                continue
+            for repo in repos:
+                if wants_activity(repo):
+                    group.create_task(
+                        _read_repository_resource(
+                            client, plan, sink, state, project, repo, resource
+                        )
+                    )
+
+
+def wants_activity(repo: Mapping[str, Any]) -> bool:
+    """A repository worth one activity request: enabled and not empty (it has commits)."""
+    return (
+        repo.get("isDisabled") is not True
+        and bool(repo.get("defaultBranch"))
+        and repo.get("size") != 0
+    )
+
+
+def activity_item(
+    repo: Mapping[str, Any], project: Mapping[str, Any], commits: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The ``repository_activity`` item: the repository ref and its last commit (or None).
+
+    The commit keeps ADO's GitCommitRef fields minus ``_links`` and ``comment`` (a commit
+    message is free text and may hold anything; the date is what an inventory needs).
+    """
+    last = None
+    if commits:
+        last = {k: v for k, v in commits[0].items() if k not in ("_links", "comment")}
+    return {
+        "id": str(repo.get("id", "")),
+        "name": str(repo.get("name", "")),
+        "project": _ref(project),
+        "defaultBranch": repo.get("defaultBranch"),
+        "lastCommit": last,
+    }
+
+
+async def _read_repository_resource(
+    client: AdoClient,
+    plan: CrawlPlan,
+    sink: Sink,
+    state: CrawlState,
+    project: Mapping[str, Any],
+    repo: Mapping[str, Any],
+    resource: Resource,
+) -> None:
+    rid = str(repo.get("id", ""))
+    segments = [str(project["id"]), *(rid if s == "{repository}" else s for s in resource.path)]
+    url = build_url(plan.base_for(resource.host), segments, dict(resource.query))
+    try:
+        outcome = await client.get(url)
+        try:
+            commits = parse_list(outcome.data)
+        except ValueError as exc:
+            raise ProtocolError(
+                f"unexpected response shape: {exc}", status=outcome.status, code="bad_response"
+            ) from None
+    except AdoError as exc:
+        state.record(resource.key, project, exc, item=repo)
+        return
+    sink.add(resource.key, activity_item(repo, project, commits))
 
 
 async def probe_referenced_repositories(

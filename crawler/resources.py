@@ -1,9 +1,9 @@
 """The declarative registry of Azure DevOps resources the crawler can inventory.
 
 Each resource is one ``Resource`` entry: where it lives (host, path, scope), how it pages,
-which query it needs, and which fields the snapshot must never keep. The crawl walks the
-registry; adding a resource is an entry here plus an emulator generator and tests.
-Paths and paging per docs: learn.microsoft.com/rest/api/azure/devops (7.1).
+which query it needs (and which option adds to it), and which fields the snapshot keeps or must
+never keep. The crawl walks the registry; adding a resource is an entry here plus an emulator
+generator and tests. Paths and paging per docs: learn.microsoft.com/rest/api/azure/devops (7.1).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def drop_path(item: JsonObject, dotted: str) -> None:
 def keep_variable_flags(variables: Any) -> Any:
     """Variables reduced to their names and flags: no value is ever kept, secret or not."""
     if not isinstance(variables, dict):
-        return variables
+        return None if variables is None else {}
     return {
         name: {k: v for k, v in spec.items() if k in ("isSecret", "allowOverride", "isReadOnly")}
         if isinstance(spec, dict)
@@ -64,12 +64,28 @@ class Resource:
     query: Mapping[str, QueryValue] = field(default_factory=dict)
     drop: tuple[str, ...] = ()  # dotted fields never stored (secrets, bulk)
     variables: tuple[str, ...] = ()  # dotted fields holding {name: {value, isSecret}} maps
+    # Allow-list of top-level fields (None = every field): for resources whose secret surface
+    # is large, anything ADO adds later stays out until it is listed here.
+    keep: tuple[str, ...] | None = None
+    # Query added when a crawl option is on (option name -> extra query), e.g. latest_builds.
+    options: Mapping[str, Mapping[str, QueryValue]] = field(default_factory=dict)
+    add_project: bool = False  # ADO's item has no "project" {id, name}: the crawl adds it
+    requires: tuple[str, ...] = ()  # resources this one is derived from (always crawled too)
     default: bool = True  # part of the cheap default set
     description: str = ""
 
+    @property
+    def shallow(self) -> bool:
+        """True when ``normalize`` only touches top-level fields and keeps every other one."""
+        nested = any("." in dotted for group in (self.drop, self.variables) for dotted in group)
+        return self.keep is None and not nested
+
     def normalize(self, item: Mapping[str, Any]) -> JsonObject:
         """The item as the snapshot stores it: ADO's fields minus ``_links`` and secrets."""
-        clean: JsonObject = strip_links(dict(item))
+        source = item
+        if self.keep is not None:  # the crawl's own "project" ref is always kept
+            source = {k: item[k] for k in (*self.keep, "project") if k in item}
+        clean: JsonObject = strip_links(dict(source))
         for dotted in self.drop:
             drop_path(clean, dotted)
         for dotted in self.variables:
@@ -108,10 +124,121 @@ PIPELINES = Resource(
     path=("_apis", "build", "definitions"),
     query={"includeAllProperties": True},
     variables=("variables",),
+    options={"latest_builds": {"includeLatestBuilds": True}},
     description="build/pipeline definitions with all properties (linked to their repository)",
 )
 
-REGISTRY: dict[str, Resource] = {r.key: r for r in (PROJECTS, REPOSITORIES, PIPELINES)}
+# -- wider resources: opt-in (--resources NAME or all) -----------------------------------------
+
+RELEASE_DEFINITIONS = Resource(
+    key="release_definitions",
+    path=("_apis", "release", "definitions"),
+    host="vsrm",
+    # $expand adds environments and artifacts; their variables keep only their flags.
+    options={"release_expand": {"$expand": "environments,artifacts"}},
+    variables=("variables", "environments.variables"),
+    add_project=True,
+    default=False,
+    description="classic release definitions (release management host)",
+)
+VARIABLE_GROUPS = Resource(
+    key="variable_groups",
+    path=("_apis", "distributedtask", "variablegroups"),
+    # Allow-list: names, descriptions, variable names and flags; never a value (not even a
+    # non-secret one) and no providerData (Key Vault link details).
+    keep=(
+        "createdBy",
+        "createdOn",
+        "description",
+        "id",
+        "isShared",
+        "modifiedBy",
+        "modifiedOn",
+        "name",
+        "type",
+        "variableGroupProjectReferences",
+        "variables",
+    ),
+    variables=("variables",),
+    drop=("variableGroupProjectReferences.variables",),
+    add_project=True,
+    default=False,
+    description="variable groups: variable names and isSecret flags only, never values",
+)
+SERVICE_ENDPOINTS = Resource(
+    key="service_endpoints",
+    path=("_apis", "serviceendpoint", "endpoints"),
+    paged=False,
+    # Allow-list; authorization keeps only its scheme (never parameters), data is never kept.
+    keep=(
+        "administratorsGroup",
+        "authorization",
+        "createdBy",
+        "description",
+        "id",
+        "isOutdated",
+        "isReady",
+        "isShared",
+        "name",
+        "owner",
+        "readersGroup",
+        "serviceEndpointProjectReferences",
+        "type",
+        "url",
+    ),
+    drop=("authorization.parameters", "authorization.data"),
+    add_project=True,
+    default=False,
+    description="service connections: name, type, owner, scheme, sharing; never credentials",
+)
+ENVIRONMENTS = Resource(
+    key="environments",
+    path=("_apis", "distributedtask", "environments"),
+    default=False,
+    description="pipeline environments",
+)
+QUEUES = Resource(
+    key="queues",
+    path=("_apis", "distributedtask", "queues"),
+    paged=False,
+    add_project=True,
+    default=False,
+    description="agent queues of each project, with their pools",
+)
+POLICIES = Resource(
+    key="policies",
+    path=("_apis", "policy", "configurations"),
+    add_project=True,
+    default=False,
+    description="policy configurations (branch policies, linked to repositories and branches)",
+)
+REPOSITORY_ACTIVITY = Resource(
+    key="repository_activity",
+    # One request per non-empty, enabled repository: {project}/_apis/git/repositories/{id}/commits
+    path=("_apis", "git", "repositories", "{repository}", "commits"),
+    scope="repository",
+    paged=False,
+    query={"searchCriteria.$top": 1},
+    requires=("repositories",),
+    default=False,
+    description="last commit on each repository's default branch (one request per repository)",
+)
+
+REGISTRY: dict[str, Resource] = {
+    r.key: r
+    for r in (
+        PROJECTS,
+        REPOSITORIES,
+        PIPELINES,
+        RELEASE_DEFINITIONS,
+        VARIABLE_GROUPS,
+        SERVICE_ENDPOINTS,
+        ENVIRONMENTS,
+        QUEUES,
+        POLICIES,
+        REPOSITORY_ACTIVITY,
+    )
+}
 
 
 def default_resources() -> tuple[str, ...]:

@@ -85,6 +85,23 @@ class EmulatorConfig:
     # Protected repositories: None = every repository reachable; otherwise the
     # share (0..1) of repositories per project that the token can reach.
     reachable_repo_share: float | None = None
+    # Wider resources (crawler/emulator/wider.py): sizes per project.
+    release_definitions_per_project: int = 2
+    variable_groups_per_project: int = 2
+    service_endpoints_per_project: int = 2
+    environments_per_project: int = 2
+    queues_per_project: int = 2  # 0..4; ids match the build definitions' queues
+    policies_per_project: int = 3
+    # Release management host: None = the emulator's own base (like Azure DevOps Server);
+    # release_host = another host name for the same server (e.g. "localhost"); release_url =
+    # the literal locationUrl the release resource area answers (tests of unsafe answers).
+    release_host: str | None = None
+    release_url: str | None = None
+    # False: service endpoints answer 403 even in visible projects (a job token without
+    # endpoint permissions).
+    endpoints_readable: bool = True
+    # A marker put into every secret-holding field (variable values, endpoint credentials).
+    planted_secret: str | None = None
     throttle: ThrottleConfig = field(default_factory=ThrottleConfig)
     faults: FaultConfig = field(default_factory=FaultConfig)
     # Known changes on top of the seeded organization, e.g. "rename-repo:0:1" (syntax in

@@ -332,7 +332,7 @@ def test_resources(tmp_path: Path) -> None:
     message = refused(tmp_path, flags={"resources": "repos,pipelines"})
     assert "resources = 'repos'" in message
     assert "unknown resource" in message
-    assert "projects, repositories, pipelines, all" in message
+    assert ", ".join((*KNOWN_RESOURCES, "all")) in message
     assert "did you mean 'repositories'" in message
 
 

@@ -26,6 +26,7 @@ from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.faults import FaultStats, fault_middleware
 from crawler.emulator.model import JsonDict, Org, Project, Repository, definition_reference
 from crawler.emulator.throttle import ThrottleStats, throttle_middleware
+from crawler.emulator.wider import RELEASE_AREA_ID, WIDER_PATHS, latest_builds, release_base
 
 CONTINUATION_HEADER = "x-ms-continuationtoken"
 JSON_TYPE = "application/json; charset=utf-8; api-version=7.1"
@@ -233,6 +234,11 @@ def parse_route(method: str, raw_path: str, org: str) -> Route | None:
         return Route("definitions", project=project)
     if rest == ["pipelines"]:
         return Route("pipelines", project=project)
+    wider = WIDER_PATHS.get(tuple(rest))
+    if wider is not None:
+        return Route(wider, project=project)
+    if len(rest) == 4 and rest[:2] == ["git", "repositories"] and rest[3] == "commits":
+        return Route("commits", project=project, item=raw_rest[2])
     return None
 
 
@@ -447,8 +453,12 @@ def _options(route: Route, base: str) -> web.Response:
     return json_response(_envelope(found))
 
 
-def _resource_areas(route: Route, base: str) -> web.Response:
+def _resource_areas(route: Route, base: str, config: EmulatorConfig) -> web.Response:
     areas = [{"id": i, "name": n, "locationUrl": f"{base}/"} for i, n in RESOURCE_AREAS]
+    release = release_base(config, base)
+    for area in areas:
+        if area["id"] == RELEASE_AREA_ID:
+            area["locationUrl"] = release if release.endswith("/") else f"{release}/"
     if route.item is None:
         return json_response(_envelope(areas))
     for area in areas:
@@ -588,6 +598,7 @@ def _definitions(
     if top is None:
         return bad_request("The value of $top must be an integer.")
     full = _truthy(request.query.get("includeAllProperties"))
+    latest = _truthy(request.query.get("includeLatestBuilds"))
     token = request.query.get("continuationToken")
     loop = _loop(state, "definitions")
     start = 0 if token is None or loop else org.definition_start(project.index, token)
@@ -600,6 +611,8 @@ def _definitions(
             item = org.definition(project.index, i, base)
             if not full:
                 item = definition_reference(item)
+            if latest:
+                item.update(latest_builds(org, project.index, i, base))
             did = item["id"]
             item["_links"] = {
                 "self": {"href": item["url"]},
@@ -619,7 +632,8 @@ def _definitions(
             next_token = None
         return Page(_envelope(items), next_token)
 
-    page = _cached(state, (base, "definitions", project.index, full, start, top, loop), build)
+    key = (base, "definitions", project.index, full, start, top, loop, latest)
+    page = _cached(state, key, build)
     return json_response(page.body, token=page.token)
 
 
@@ -681,7 +695,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     if route.kind == "options":
         return _options(route, base)
     if route.kind == "resource_areas":
-        return _resource_areas(route, base)
+        return _resource_areas(route, base, state.config)
     failure = check_api_version(
         requested_api_version(request.query.get("api-version"), request.headers.get("Accept")),
         request.method,
@@ -694,7 +708,11 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         return _repositories(state, request, route, base)
     if route.kind == "definitions":
         return _definitions(state, request, route, base)
-    return _pipelines(state, request, route, base)
+    if route.kind == "pipelines":
+        return _pipelines(state, request, route, base)
+    from crawler.emulator.wider_routes import serve_wider  # imports this module
+
+    return serve_wider(state, request, route, base)
 
 
 # -- middlewares ----------------------------------------------------------------------------

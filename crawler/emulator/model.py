@@ -743,11 +743,14 @@ def _org_base(base_url: str) -> str:
 
 def ground_truth(config: EmulatorConfig, base_url: str) -> JsonDict:
     """The whole organization (hidden repositories included, scopes ignored) as served minus
-    ``_links``: keys ``projects``, ``repositories``, ``pipelines`` (full build definitions)."""
+    ``_links``: keys ``projects``, ``repositories``, ``pipelines`` (full build definitions),
+    and the wider resources of :func:`crawler.emulator.wider.wider_truth`."""
+    from crawler.emulator.wider import wider_truth  # wider builds on this module
+
     org = Org(config)
     base = _org_base(base_url)
     projects = list(org.projects())
-    return {
+    return wider_truth(config, base_url) | {
         "projects": [p.item(base) for p in projects],
         "repositories": [
             org.repository_item(r, base) for p in projects for r in org.repositories(p.index)
@@ -762,10 +765,12 @@ def ground_truth(config: EmulatorConfig, base_url: str) -> JsonDict:
 
 def visible_ground_truth(config: EmulatorConfig, base_url: str) -> JsonDict:
     """What the configured (possibly scoped) token can list, plus the ``unreachable`` scopes."""
+    from crawler.emulator.wider import wider_truth  # wider builds on this module
+
     org = Org(config)
     base = _org_base(base_url)
     inside = [p for p in org.projects() if org.project_visible(p)]
-    return {
+    return wider_truth(config, base_url, visible=True) | {
         "projects": [p.item(base) for p in org.listed_projects()],
         "repositories": [
             org.repository_item(r, base)

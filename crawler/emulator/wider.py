@@ -46,6 +46,7 @@ WIDER_PATHS: dict[tuple[str, ...], str] = {
     ("policy", "configurations"): "policies",
 }
 
+RELEASE_AREA_ID = "efc2f575-36ef-48e9-b672-0c6fb4a48ac5"
 REQUIRED_REVIEWERS = "fa4e907d-c16b-4a4c-9dfa-4906e5d171dd"
 BUILD_VALIDATION = "0609b952-1397-4640-95ec-e00a01b2c241"
 POLICY_TYPES = (
@@ -116,10 +117,10 @@ def release_definition(org: Org, p: int, i: int, base: str, *, expand: bool = Fa
     project = org.project(p)
     rng = stable_rng(org.seed, "release-def", p, i)
     rid = i + 1
-    rbase = release_base(config, base)
+    rbase = release_base(config, base)  # every URL of a vsrm answer uses the vsrm base
     repos = [r for r in org.repositories(p) if not r.hidden]
     repo_name = repos[i % len(repos)].name if repos else "app"
-    author = _identity(org.seed, rng.randrange(len(_PEOPLE)), base)
+    author = _identity(org.seed, rng.randrange(len(_PEOPLE)), rbase)
     item: JsonDict = {
         "source": rng.choice(("userInterface", "restApi")),
         "id": rid,
@@ -152,7 +153,7 @@ def release_definition(org: Org, p: int, i: int, base: str, *, expand: bool = Fa
         }
     if expand:
         item["environments"] = [
-            _release_environment(org, rng, p, rid, k, base) for k in range(rng.randrange(1, 4))
+            _release_environment(org, rng, p, rid, k, rbase) for k in range(rng.randrange(1, 4))
         ]
         defs = org.config.pipelines_per_project
         item["artifacts"] = (

@@ -107,3 +107,7 @@ class EmulatorConfig:
     # Known changes on top of the seeded organization, e.g. "rename-repo:0:1" (syntax in
     # crawler/emulator/mutations.py). Empty: the plain seeded organization.
     mutations: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A list from JSON (e.g. a config dict round trip) would make the value unhashable.
+        object.__setattr__(self, "mutations", tuple(self.mutations))

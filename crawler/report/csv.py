@@ -1,7 +1,8 @@
 """The CSV report: one file per table, for spreadsheets and Power BI.
 
 Files: ``projects.csv``, ``repositories.csv``, ``pipelines.csv``, ``findings.csv``,
-``errors.csv``, each with an ``organization`` column so that merged files load as one table.
+``errors.csv``, and ``<resource>.csv`` for each wider resource the snapshot has, each with an
+``organization`` column so that merged files load as one table.
 Encoding: UTF-8 **with a BOM** and CRLF line ends (RFC 4180): Excel opens a BOM-less UTF-8 file
 by double-click in the local ANSI code page (mangling non-ASCII names), while Power BI and
 Python's ``utf-8-sig`` read the BOM transparently. Booleans are ``true``/``false``, missing values
@@ -26,6 +27,7 @@ from crawler.report.model import (
     project_rows,
     text,
 )
+from crawler.report.wider import present_tables, rows
 
 BOM = "\ufeff"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -178,6 +180,9 @@ def render_csv(inv: Inventory) -> dict[str, str]:
         "findings.csv": _findings(compute_findings(inv)),
         "errors.csv": _errors(inv),
     }
+    for table in present_tables(inv):
+        header = ["organization", *(c.csv for c in table.columns)]
+        tables[f"{table.key}.csv"] = (header, list(rows(inv, table)))
     return {name: render_table(*table) for name, table in tables.items()}
 
 

@@ -4,8 +4,11 @@ Kinds, in report order (``KINDS``): what the token could not see (``project_not_
 ``repository_not_visible``, ``scope_not_visible``), reads that failed (``read_failed``), broken
 links (``pipeline_repository_missing``, ``pipeline_repository_not_visible``,
 ``pipeline_repository_disabled``), pipelines switched off (``pipeline_disabled``,
-``pipeline_paused``) and repository hygiene (``repository_without_pipeline``,
-``repository_disabled``, ``repository_hidden``, ``repository_empty``).
+``pipeline_paused``), activity (``pipeline_not_run``, ``release_not_released``: older than
+``STALE_DAYS`` before the snapshot's own ``finished_at``, never the wall clock), branch protection
+(``repository_unprotected``), sharing (``service_endpoint_shared``) and repository hygiene
+(``repository_without_pipeline``, ``repository_disabled``, ``repository_hidden``,
+``repository_empty``).
 """
 
 from __future__ import annotations
@@ -23,10 +26,19 @@ from crawler.report.model import (
     project_of,
     text,
 )
+from crawler.report.wider import (
+    age_days,
+    has_build_data,
+    last_run,
+    parse_time,
+    protects,
+    shared_projects,
+)
 
 NOT_VISIBLE_STATUS = frozenset({401, 403, 404})
 PROJECT_CODE = "TF200016"
 REPOSITORY_CODE = "TF401019"
+STALE_DAYS = 365  # "not run / not released for N days", relative to the snapshot's finished_at
 
 # kind -> (severity, title used as a section heading)
 KINDS: dict[str, tuple[str, str]] = {
@@ -39,6 +51,13 @@ KINDS: dict[str, tuple[str, str]] = {
     "pipeline_repository_disabled": ("warning", "Pipelines whose repository is disabled"),
     "pipeline_disabled": ("info", "Disabled pipelines"),
     "pipeline_paused": ("info", "Paused pipelines"),
+    "pipeline_not_run": ("info", "Pipelines not run recently"),
+    "release_not_released": ("info", "Release definitions not released recently"),
+    "repository_unprotected": (
+        "warning",
+        "Repositories whose default branch has no required-reviewer or build-validation policy",
+    ),
+    "service_endpoint_shared": ("warning", "Service connections shared across projects"),
     "repository_without_pipeline": ("info", "Repositories with no pipeline"),
     "repository_disabled": ("info", "Disabled repositories"),
     "repository_hidden": ("info", "Hidden repositories"),
@@ -221,6 +240,75 @@ def repository_findings(inv: Inventory, org: Org) -> Iterator[Finding]:
             yield _finding("repository_without_pipeline", repo, "repositories", detail)
 
 
+def activity_findings(inv: Inventory, org: Org, stale_days: int) -> Iterator[Finding]:
+    """Pipelines not run and release definitions not released for ``stale_days`` days."""
+    now = parse_time(org.finished_at)
+    pipelines = [p for p in inv.of("pipelines") if p.get("organization") == org.name]
+    if has_build_data(pipelines):
+        for pipeline in pipelines:
+            when = last_run(pipeline)
+            age = age_days(when, now)
+            if when is None:
+                yield _finding("pipeline_not_run", pipeline, "pipelines", "no build on record")
+            elif age is not None and age >= stale_days:
+                detail = f"last build {when[:10]}, {age} days before the snapshot"
+                yield _finding("pipeline_not_run", pipeline, "pipelines", detail)
+    for release in inv.of("release_definitions"):
+        if release.get("organization") != org.name:
+            continue
+        last = release.get("lastRelease")
+        created = last.get("createdOn") if isinstance(last, Mapping) else None
+        age = age_days(created, now)
+        if created is None:
+            detail = "never released"
+        elif age is not None and age >= stale_days:
+            detail = f"last release {text(created)[:10]}, {age} days before the snapshot"
+        else:
+            continue
+        yield _finding("release_not_released", release, "release_definitions", detail)
+
+
+def policy_findings(inv: Inventory, org: Org) -> Iterator[Finding]:
+    """Non-empty, enabled repositories whose default branch no blocking reviewer or build
+    policy protects; only where the project's policies were read."""
+    if "policies" not in org.resources:
+        return
+    all_failed, failed_projects = _unreadable(org, "policies")
+    if all_failed:
+        return
+    policies: dict[str, list[Item]] = {}
+    for policy in inv.of("policies"):
+        if policy.get("organization") == org.name:
+            policies.setdefault(project_of(policy)[0], []).append(policy)
+    for repo in inv.of("repositories"):
+        if repo.get("organization") != org.name or repo.get("isDisabled") is True:
+            continue
+        if is_empty_repository(repo) or repo.get("isHidden") is True:
+            continue
+        project_id = project_of(repo)[0]
+        if project_id in failed_projects:
+            continue
+        branch = text(repo.get("defaultBranch"))
+        repo_id = text(repo.get("id"))
+        if not any(protects(p, repo_id, branch) for p in policies.get(project_id, [])):
+            detail = f"{branch}: no enabled, blocking required-reviewer or build-validation policy"
+            yield _finding("repository_unprotected", repo, "repositories", detail)
+
+
+def endpoint_findings(inv: Inventory, org: Org) -> Iterator[Finding]:
+    """Service connections shared with more than one project (each endpoint once)."""
+    seen: set[str] = set()
+    for endpoint in inv.of("service_endpoints"):
+        endpoint_id = text(endpoint.get("id"))
+        if endpoint.get("organization") != org.name or endpoint_id in seen:
+            continue
+        projects = shared_projects(endpoint)
+        if len(projects) > 1 or endpoint.get("isShared") is True:
+            seen.add(endpoint_id)
+            detail = f"shared with {len(projects)} projects: {', '.join(projects)}"
+            yield _finding("service_endpoint_shared", endpoint, "service_endpoints", detail)
+
+
 def _order(f: Finding) -> tuple[int, str, str, str, str, str, str]:
     return (
         list(KINDS).index(f.kind),
@@ -233,13 +321,16 @@ def _order(f: Finding) -> tuple[int, str, str, str, str, str, str]:
     )
 
 
-def compute_findings(inv: Inventory) -> list[Finding]:
+def compute_findings(inv: Inventory, *, stale_days: int = STALE_DAYS) -> list[Finding]:
     """Every finding of the inventory, in a stable order (kind, organization, project, item)."""
     found: list[Finding] = []
     for org in inv.orgs:
         found.extend(error_findings(org))
         found.extend(pipeline_findings(inv, org))
         found.extend(repository_findings(inv, org))
+        found.extend(activity_findings(inv, org, stale_days))
+        found.extend(policy_findings(inv, org))
+        found.extend(endpoint_findings(inv, org))
     return sorted(found, key=_order)
 
 

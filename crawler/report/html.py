@@ -20,6 +20,7 @@ from crawler.report.model import (
     project_rows,
     text,
 )
+from crawler.report.wider import present_tables, rows
 
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
@@ -267,6 +268,15 @@ def _errors(inv: Inventory) -> str:
     return table("errors", columns, rows)
 
 
+def _wider(inv: Inventory) -> list[tuple[str, str]]:
+    """(title, table) of each wider resource the snapshot has."""
+    out = []
+    for spec in present_tables(inv):
+        columns = [("Organization", False), *((c.header, c.numeric) for c in spec.columns)]
+        out.append((spec.title, table(spec.key.replace("_", "-"), columns, rows(inv, spec))))
+    return out
+
+
 def render_html(inv: Inventory) -> str:
     """The whole HTML report as one string."""
     if inv.multi:
@@ -279,6 +289,7 @@ def render_html(inv: Inventory) -> str:
         ("Projects", _projects(inv)),
         ("Repositories", _repositories(inv)),
         ("Pipelines", _pipelines(inv)),
+        *_wider(inv),
         ("Findings", _findings(inv)),
         ("Errors", _errors(inv)),
     ]

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from crawler.diff import md_cell
 from crawler.report.findings import KINDS, Finding, advice, compute_findings
-from crawler.report.model import Inventory, project_rows
+from crawler.report.model import Inventory, project_rows, text
+from crawler.report.wider import present_tables, rows
 
 MAX_ROWS = 50
 ACCESS_KINDS = ("project_not_visible", "repository_not_visible", "scope_not_visible")
@@ -140,6 +141,27 @@ def _findings(inv: Inventory, findings: Sequence[Finding]) -> list[str]:
     return out
 
 
+def _wider(inv: Inventory) -> list[str]:
+    """One table per wider resource the snapshot has (none: no section at all)."""
+    out: list[str] = []
+    for table in present_tables(inv):
+        header = [c.header for c in table.columns]
+        if inv.multi:
+            header.insert(0, "Organization")
+        body = [
+            [md_cell(text(v)) for v in (row if inv.multi else row[1:])] for row in rows(inv, table)
+        ]
+        out += ["", f"## {table.title} ({len(body)})", ""]
+        if not body:
+            out.append("None.")
+            continue
+        right = sum(1 for c in table.columns[-1:] if c.numeric)
+        out += _table(header, body[:MAX_ROWS], right=right)
+        if len(body) > MAX_ROWS:
+            out += ["", f"… and {len(body) - MAX_ROWS} more (the CSV report lists them all)."]
+    return out[1:]
+
+
 def render_markdown(inv: Inventory) -> str:
     """The whole Markdown summary of an inventory."""
     findings = compute_findings(inv)
@@ -148,7 +170,8 @@ def render_markdown(inv: Inventory) -> str:
         _runs(inv),
         _totals(inv, findings),
         _projects(inv),
+        _wider(inv),
         _access(inv, findings),
         _findings(inv, findings),
     ]
-    return "\n\n".join("\n".join(p).strip("\n") for p in parts) + "\n"
+    return "\n\n".join("\n".join(p).strip("\n") for p in parts if p) + "\n"

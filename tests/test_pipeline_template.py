@@ -514,9 +514,21 @@ def test_a_missing_token_fails_the_crawl_step(tmp_path: Path) -> None:
         agent = _agent(tmp_path, emu.url, "")
         agent.variables.pop("System.AccessToken")  # unmapped: the macro stays unexpanded
         codes = run_job(doc, "inventory", agent, skip=INSTALL)
-    assert codes["Crawl the organization"] != 0
+    assert codes["Crawl the organization"] == 2
     assert "Diff against the previous inventory" not in codes
-    assert agent.variables["crawlExit"] == str(codes["Crawl the organization"])
+    assert agent.variables["crawlExit"] == "2"
+    assert any("SYSTEM_ACCESSTOKEN: $(System.AccessToken)" in line for line in agent.output)
+    assert not (tmp_path / "a" / "inventory" / "inventory.json").exists()
+
+
+def test_multi_org_crawl_stops_when_the_pat_is_not_defined(tmp_path: Path) -> None:
+    agent = _agent(tmp_path, "http://127.0.0.1:9/none", "")
+    agent.variables.update(orgName="contoso", orgUrl="http://127.0.0.1:9/none")
+    agent.variables["orgPat"] = "$(ADO_INVENTORY_PAT_CONTOSO)"  # not in the variable group
+    codes = run_job(load(MULTI), "crawl", agent, skip=INSTALL)
+    assert list(codes.values()) == [3]
+    assert agent.output[0].startswith("##vso[task.logissue type=error]No PAT for contoso:")
+    assert "crawlExit" not in agent.variables
 
 
 def test_multi_org_scripts_crawl_each_org_then_merge(tmp_path: Path) -> None:

@@ -126,6 +126,7 @@ async def crawl_to_file(
         page_size=settings.page_size,
         auth_kind=credential.kind,
         selected=lambda name: project_selected(name, settings.projects, settings.exclude_projects),
+        options=frozenset(n for n in ("latest_builds", "release_expand") if getattr(settings, n)),
     )
     progress = Progress(
         stats, state, mode=progress_mode(settings, environ, err), stream=err, out=out

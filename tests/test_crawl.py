@@ -154,3 +154,13 @@ async def test_wrong_token_is_an_auth_error_naming_the_credential(tmp_path: Path
     assert "job access token from test" in message
     assert "not-the-token" not in message
     assert not (tmp_path / "inventory.json").exists()
+
+
+async def test_latest_builds_option_reaches_the_server(tmp_path: Path) -> None:
+    async with run_emulator(EmulatorConfig(seed=4, projects=2, pipelines_per_project=8)) as emu:
+        _, plain = await crawl(emu, tmp_path)
+        _, with_builds = await crawl(emu, tmp_path, latest_builds=True)
+        queries = [e.query for e in emu.log.entries if "build/definitions" in e.path]
+    assert not any("latestBuild" in p for p in plain["pipelines"])
+    assert any("latestBuild" in p for p in with_builds["pipelines"])
+    assert sum("includeLatestBuilds=true" in q for q in queries) == 2

@@ -146,20 +146,32 @@ def _umask() -> int:
     return mask
 
 
+_LENGTH_BITS = 40  # an item's length in the low bits of its index entry (< 1 TiB)
+
+
 class _Spill:
-    """One resource's serialised items on disk, indexed by sort key."""
+    """One resource's serialised items on disk, indexed by sort key.
+
+    The index is what grows with the organization, so it is kept small: each entry is
+    one int (offset and length packed), and a key's first part (the project id, the
+    same for a whole project) is stored once per distinct value.
+    """
 
     def __init__(self, directory: str, resource: str) -> None:
         fd, self.path = tempfile.mkstemp(dir=directory, prefix=f".{resource}.", suffix=".spill")
         self.file: BinaryIO = os.fdopen(fd, "w+b")
-        self.index: dict[SortKey, tuple[int, int]] = {}
+        self.index: dict[SortKey, int] = {}
+        self._shared: dict[str | int, str | int] = {}
         self.offset = 0
 
     def add(self, key: SortKey, data: bytes) -> bool:
         if key in self.index:
             return False
+        if len(key) > 1:
+            head = self._shared.setdefault(key[0], key[0])
+            key = (head, *key[1:])
         self.file.write(data)
-        self.index[key] = (self.offset, len(data))
+        self.index[key] = (self.offset << _LENGTH_BITS) | len(data)
         self.offset += len(data)
         return True
 
@@ -168,8 +180,10 @@ class _Spill:
         fd = self.file.fileno()
         out.write(b"[")
         first = True
+        mask = (1 << _LENGTH_BITS) - 1
         for key in sorted(self.index):
-            offset, length = self.index[key]
+            entry = self.index[key]
+            offset, length = entry >> _LENGTH_BITS, entry & mask
             if not first:
                 out.write(b",")
             out.write(os.pread(fd, length, offset))

@@ -34,17 +34,27 @@ def run(
     chosen = select(names, quick)
     started = datetime.now(UTC)
     measured = []
+    failures: list[dict[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="ado-bench-") as tmp:
         for scenario in chosen:
             if echo:
                 print(f"... {scenario.name}: {scenario.description}", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
-            measured.append(run_scenario(scenario, runs, Path(tmp)))
+            try:
+                measured.append(run_scenario(scenario, runs, Path(tmp)))
+            except BenchError as exc:  # one broken scenario must not lose the others
+                failures.append({"scenario": scenario.name, "error": str(exc)})
+                if echo:
+                    print(f"    FAILED: {exc}", file=sys.stderr, flush=True)
+                continue
             if echo:
                 took = time.perf_counter() - t0
                 print(f"    done in {took:.1f}s", file=sys.stderr, flush=True)
     entries = summarize(measured)
     text = table(entries)
+    for failure in failures:
+        last = failure["error"].strip().splitlines()[-1:] or [""]
+        text += f"\nFAILED {failure['scenario']}: {last[0]}"
     doc = {
         "created_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "runs_per_scenario": runs,
@@ -55,6 +65,7 @@ def run(
             "platform": platform.platform(),
         },
         "scenarios": entries,
+        "failures": failures,
         "table": text,
     }
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -83,13 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.runs < 1:
         parser.error("--runs must be 1 or more")
     try:
-        run(args.scenario, runs=args.runs, quick=args.quick)
+        doc = run(args.scenario, runs=args.runs, quick=args.quick)
     except ValueError as exc:
         parser.error(str(exc))
-    except BenchError as exc:
-        print(f"bench: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if doc["failures"] else 0
 
 
 if __name__ == "__main__":

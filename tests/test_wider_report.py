@@ -215,3 +215,14 @@ def test_html_has_escaped_wider_tables() -> None:
     assert "Team B &lt;&amp;&gt;" in page
     assert "Team B <&>" not in page
     assert 'id="environments"' not in page
+
+
+def test_stale_days_decides_what_counts_as_not_run() -> None:
+    doc = wide_snapshot()
+    default = build_inventory(doc)
+    strict = build_inventory(doc, stale_days=1)
+    idle = {f.item for f in compute_findings(default) if f.kind == "pipeline_not_run"}
+    very_idle = {f.item for f in compute_findings(strict) if f.kind == "pipeline_not_run"}
+    assert "fresh" not in idle
+    assert "fresh" in very_idle
+    assert idle < very_idle

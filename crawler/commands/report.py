@@ -24,6 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="report format (default markdown)",
     )
     parser.add_argument(
+        "--stale-days",
+        type=int,
+        default=365,
+        metavar="N",
+        help="pipelines not run and releases not released for N days are findings (365)",
+    )
+    parser.add_argument(
         "-o",
         "--output",
         metavar="PATH",
@@ -41,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--format csv writes one file per table: give -o DIRECTORY")
     if args.format == "csv" and Path(args.output).is_file():
         raise UsageError(f"{args.output}: is a file; --format csv needs a directory")
-    inv = build_inventory(load_valid(args.snapshot))
+    if not 1 <= args.stale_days <= 36500:
+        raise UsageError(f"--stale-days {args.stale_days}: give a number of days from 1 to 36500")
+    inv = build_inventory(load_valid(args.snapshot), stale_days=args.stale_days)
     if args.format == "csv":
         from crawler.report.csv import write_csv
 

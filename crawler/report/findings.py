@@ -38,7 +38,6 @@ from crawler.report.wider import (
 NOT_VISIBLE_STATUS = frozenset({401, 403, 404})
 PROJECT_CODE = "TF200016"
 REPOSITORY_CODE = "TF401019"
-STALE_DAYS = 365  # "not run / not released for N days", relative to the snapshot's finished_at
 
 # kind -> (severity, title used as a section heading)
 KINDS: dict[str, tuple[str, str]] = {
@@ -321,8 +320,13 @@ def _order(f: Finding) -> tuple[int, str, str, str, str, str, str]:
     )
 
 
-def compute_findings(inv: Inventory, *, stale_days: int = STALE_DAYS) -> list[Finding]:
-    """Every finding of the inventory, in a stable order (kind, organization, project, item)."""
+def compute_findings(inv: Inventory, *, stale_days: int | None = None) -> list[Finding]:
+    """Every finding of the inventory, in a stable order (kind, organization, project, item).
+
+    ``stale_days`` defaults to the inventory's own (``report --stale-days``).
+    """
+    if stale_days is None:
+        stale_days = inv.stale_days
     found: list[Finding] = []
     for org in inv.orgs:
         found.extend(error_findings(org))

@@ -14,6 +14,7 @@ from crawler.merge import as_multi, resource_keys
 from crawler.schema import is_multi
 
 Item = Mapping[str, Any]
+STALE_DAYS = 365  # "not run / not released for N days", relative to the snapshot's finished_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class Inventory:
     multi: bool
     orgs: tuple[Org, ...]
     items: Mapping[str, tuple[Item, ...]]
+    stale_days: int = STALE_DAYS  # pipelines/releases idle this long are findings
 
     def of(self, resource: str) -> tuple[Item, ...]:
         """The items of one resource key (empty when the file has none)."""
@@ -52,7 +54,7 @@ class Inventory:
         return next(org for org in self.orgs if org.name == name)
 
 
-def build_inventory(doc: Mapping[str, Any]) -> Inventory:
+def build_inventory(doc: Mapping[str, Any], *, stale_days: int = STALE_DAYS) -> Inventory:
     """The report view of a loaded snapshot (single- or multi-organization)."""
     multi = as_multi(doc)
     orgs = tuple(
@@ -69,7 +71,7 @@ def build_inventory(doc: Mapping[str, Any]) -> Inventory:
         for o in multi["organizations"]
     )
     items = {key: tuple(multi[key]) for key in resource_keys(multi)}
-    return Inventory(multi=is_multi(doc), orgs=orgs, items=items)
+    return Inventory(multi=is_multi(doc), orgs=orgs, items=items, stale_days=stale_days)
 
 
 def text(value: Any) -> str:

@@ -37,6 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--projects", type=int, default=defaults.projects, help="number of projects")
     add("--repos-per-project", type=int, default=defaults.repos_per_project)
     add("--pipelines-per-project", type=int, default=defaults.pipelines_per_project)
+    for name in WIDER_SIZES:
+        add(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name), metavar="N")
+    add(
+        "--endpoints-unreadable",
+        action="store_true",
+        help="service endpoints answer 403 even in visible projects (job token without rights)",
+    )
     add("--page-size", type=int, default=defaults.page_size, help="items per page ($top cap)")
     add("--latency-ms", type=float, default=0.0, help="delay before every answer")
     add("--jitter-ms", type=float, default=0.0, help="extra seeded random delay, 0..N ms")
@@ -98,11 +105,22 @@ def _check(ok: bool, message: str) -> None:
         raise UsageError(message)
 
 
+WIDER_SIZES = (
+    "release_definitions_per_project",
+    "variable_groups_per_project",
+    "service_endpoints_per_project",
+    "environments_per_project",
+    "queues_per_project",
+    "policies_per_project",
+)
+
+
 def build_config(args: argparse.Namespace) -> EmulatorConfig:
     """The EmulatorConfig the flags describe; UsageError naming the flag when one is bad."""
-    for flag in ("projects", "repos_per_project", "pipelines_per_project"):
+    for flag in ("projects", "repos_per_project", "pipelines_per_project", *WIDER_SIZES):
         value = getattr(args, flag)
         _check(value >= 0, f"--{flag.replace('_', '-')} must be 0 or more, got {value}")
+    _check(args.queues_per_project <= 4, "--queues-per-project must be 0..4")
     _check(args.page_size >= 1, f"--page-size must be 1 or more, got {args.page_size}")
     _check(0 <= args.port <= 65535, f"--port must be 0..65535 (0 = any free), got {args.port}")
     _check(args.latency_ms >= 0, "--latency-ms must be 0 or more")
@@ -155,6 +173,8 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         scoped_project=args.scoped_project,
         list_all_projects=not args.hide_unscoped_projects,
         reachable_repo_share=share,
+        **{name: getattr(args, name) for name in WIDER_SIZES},
+        endpoints_readable=not args.endpoints_unreadable,
         throttle=ThrottleConfig(
             limit=args.throttle_limit, window_s=args.throttle_window_s, cost=args.throttle_cost
         ),

@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from crawler.emulator import DEFAULT_TOKEN, EmulatorConfig, ground_truth
+from crawler.errors import UsageError
 
 
 @contextmanager
@@ -117,3 +118,19 @@ def test_port_in_use_exits_2() -> None:
     assert proc.returncode == 2
     assert "--port" in proc.stderr
     assert proc.stdout == ""
+
+
+def test_wider_sizes_and_unreadable_endpoints_from_flags() -> None:
+    import argparse
+
+    from crawler.commands.emulator import add_arguments, build_config
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config = build_config(
+        parser.parse_args(["--variable-groups-per-project", "7", "--endpoints-unreadable"])
+    )
+    assert config.variable_groups_per_project == 7
+    assert config.endpoints_readable is False
+    with pytest.raises(UsageError, match="--policies-per-project"):
+        build_config(parser.parse_args(["--policies-per-project", "-1"]))

@@ -208,6 +208,16 @@ async def _crawl_projects(
             ):
                 first_page = False
                 for project in page:
+                    if not isinstance(project.get("id"), str) or not project["id"]:
+                        state.record(
+                            "projects",
+                            None,
+                            ProtocolError(
+                                f"a project without an id in the listing: {str(project)[:120]}",
+                                code="bad_response",
+                            ),
+                        )
+                        continue
                     if not plan.selected(str(project.get("name", ""))):
                         continue
                     sink.add("projects", project)

@@ -293,3 +293,22 @@ async def test_a_token_that_expires_mid_crawl_stops_the_run_with_exit_3(tmp_path
             await crawl(emu, tmp_path)
     assert type(exc.value).__name__ == "AuthError"
     assert target.read_bytes() == b"previous"
+
+
+async def test_a_project_without_an_id_is_reported_not_a_crash(tmp_path: Path) -> None:
+    @web.middleware
+    async def corrupt(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        if request.path.endswith("/_apis/projects") and isinstance(response, web.Response):
+            body = response.body
+            assert isinstance(body, bytes)
+            response.body = body.replace(b'"value":[{', b'"value":[{"name":"ghost"},{', 1)
+        return response
+
+    async with run_emulator(SMALL, middlewares=[corrupt]) as emu:
+        result, snapshot = await crawl(emu, tmp_path)
+    assert result.exit_code == 4
+    assert [(e["resource"], e["code"]) for e in snapshot["errors"]] == [
+        ("projects", "bad_response")
+    ]
+    assert len(snapshot["projects"]) == SMALL.projects

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import gc
 import logging
 import random
 import ssl
@@ -93,6 +94,18 @@ class Stats:
         if self.first_sent is None or self.last_received is None:
             return 0.0
         return max(0.0, self.last_received - self.first_sent)
+
+
+def _classify_without_gc(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
+    """``classify`` with the cyclic GC paused: parsing a page creates thousands of
+    containers and no cycles, and each of them would otherwise be scanned several times."""
+    if not gc.isenabled():
+        return classify(status, headers, body)
+    gc.disable()
+    try:
+        return classify(status, headers, body)
+    finally:
+        gc.enable()
 
 
 def _identity(text: str) -> str:
@@ -265,7 +278,7 @@ class AdoClient:
             horizon = loop.time() - max(0.0, (rate.reset or wall) - wall)
             recent = len(self._charged) - bisect.bisect_left(self._charged, horizon)
             self._pacer.set_interval(pace_wait(rate, now=wall, sent_recently=recent))
-        return classify(status, headers, body), rate, None
+        return _classify_without_gc(status, headers, body), rate, None
 
     async def _wait_turn(self, url: str) -> None:
         """Wait for the shared pacer and the rate limiter, in that order, until both agree.

@@ -55,13 +55,13 @@ def encode_item(resource: str, item: Mapping[str, Any]) -> tuple[SortKey, bytes]
     Fast path, same bytes: an item whose only ``_links`` is at the top (as ADO sends
     them) needs no deep copy; drops and variable maps at the top level apply to a shallow
     copy. When the result still contains ``"_links"`` anywhere (a nested one, or just such
-    a string), or a resource declares a nested path, the full normalisation runs instead.
+    a string), or a resource is not ``shallow`` (an allow-list of fields, a nested path),
+    the full normalisation runs instead.
     """
     entry = REGISTRY.get(resource)
-    paths = (entry.drop, entry.variables) if entry is not None else ((), ())
-    if any("." in dotted for group in paths for dotted in group):
+    if entry is not None and not entry.shallow:  # an allow-list or a nested path
         return _encode_slow(resource, item)
-    drop, variables = paths
+    drop, variables = (entry.drop, entry.variables) if entry is not None else ((), ())
     clean = {k: v for k, v in item.items() if k != "_links" and k not in drop}
     for name in variables:
         if name in clean:

@@ -23,6 +23,7 @@ from bench.scenarios import (
 from bench.serve import config_from_dict, config_to_dict
 from crawler.emulator.config import EmulatorConfig, FaultConfig, ThrottleConfig
 from crawler.emulator.model import Org
+from crawler.resources import REGISTRY
 from crawler.snapshot import encode_item, normalize_item, sort_key
 
 BASE = "http://127.0.0.1:9/fabrikam"
@@ -102,6 +103,23 @@ def test_encode_item_writes_exactly_what_normalize_item_gives() -> None:
         assert encode_item(resource, item) == expected
         assert orjson.dumps(item) == before  # the caller's item is left alone
     assert b"_links" not in encode_item("pipelines", nested)[1]
+
+
+def test_encode_item_matches_normalize_item_for_every_registered_resource() -> None:
+    base = {
+        "id": "7",
+        "name": "n",
+        "project": {"id": "p", "name": "P"},
+        "_links": {"self": {"href": "x"}},
+        "variables": {"a": {"value": "v", "isSecret": False}},
+        "authorization": {"parameters": {"password": "p"}, "scheme": "x"},
+        "environments": [{"variables": {"b": {"value": "w"}}}],
+        "somethingNew": {"token": "t"},
+    }
+    for resource in REGISTRY:
+        clean = normalize_item(resource, base)
+        expected = (sort_key(resource, clean), orjson.dumps(clean, option=orjson.OPT_SORT_KEYS))
+        assert encode_item(resource, base) == expected, resource
 
 
 def test_a_quick_benchmark_run_measures_a_real_crawl(tmp_path: Path) -> None:

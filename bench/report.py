@@ -157,6 +157,10 @@ def _notes_and_targets(
                 growth = med["peak_rss_mb"] / small["peak_rss_mb"] - 1
                 targets["RSS growth 10k -> 100k < 25%"] = growth < 0.25
                 note += f"; RSS +{growth:.0%} over scale-10k"
+                extra_items = med["items"] - small["items"]
+                if extra_items > 0:  # without the fixed cost of starting Python and imports
+                    marginal = (med["cpu_s"] - small["cpu_s"]) / extra_items * 10_000
+                    note += f"; marginal {marginal:.3f} CPU s per 10k items over scale-10k"
     else:
         parallel = medians.get("latency-bound")
         if parallel is not None and parallel["wall_s"]:

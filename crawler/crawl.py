@@ -34,7 +34,7 @@ RELEASE_AREA_ID = "efc2f575-36ef-48e9-b672-0c6fb4a48ac5"
 class Sink(Protocol):
     """Where crawled items go (the snapshot writer)."""
 
-    def add(self, resource: str, item: Mapping[str, Any]) -> bool: ...
+    def add(self, resource: str, item: Mapping[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,7 @@ class CrawlPlan:
     page_size: int = 500
     auth_kind: str = "job"
     selected: Callable[[str], bool] = lambda name: True
+    max_active_projects: int = 64  # projects crawled at the same time (bounds memory)
 
     def base_for(self, host: str) -> str:
         """The base URL of ``host`` ("org" or "vsrm")."""
@@ -69,15 +70,23 @@ class CrawlState:
     referenced_repos: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
     def note(self, resource: str, item: Mapping[str, Any], project: Mapping[str, Any]) -> None:
-        """Remember what later steps need from an item (repository links of pipelines)."""
+        """Remember what later steps need from an item (repository links of pipelines).
+
+        Only references to repositories no listing has returned yet are kept, so this
+        stays small however many pipelines there are.
+        """
         if resource == "repositories":
-            self.listed_repo_ids.add(str(item.get("id")))
+            repo_id = str(item.get("id"))
+            self.listed_repo_ids.add(repo_id)
+            self.referenced_repos.pop(repo_id, None)
         elif resource == "pipelines":
             repo = item.get("repository")
             if isinstance(repo, dict) and repo.get("type") == "TfsGit" and repo.get("id"):
-                self.referenced_repos.setdefault(
-                    str(repo["id"]), (str(repo.get("name", "")), _ref(project))
-                )
+                repo_id = str(repo["id"])
+                if repo_id not in self.listed_repo_ids:
+                    self.referenced_repos.setdefault(
+                        repo_id, (str(repo.get("name", "")), _ref(project))
+                    )
 
     def record(
         self,
@@ -200,6 +209,16 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
 async def _crawl_projects(
     client: AdoClient, plan: CrawlPlan, sink: Sink, state: CrawlState
 ) -> None:
+    # At most this many projects are in progress: the rest wait as plain items of the
+    # listing, not as thousands of parked tasks (memory stays flat on large orgs).
+    slots = asyncio.Semaphore(plan.max_active_projects)
+
+    async def one_project(project: Mapping[str, Any]) -> None:
+        try:
+            await crawl_project(client, plan, sink, state, project)
+        finally:
+            slots.release()
+
     async with asyncio.TaskGroup() as group:
         first_page = True
         try:
@@ -222,7 +241,8 @@ async def _crawl_projects(
                         continue
                     sink.add("projects", project)
                     state.projects_seen += 1
-                    group.create_task(crawl_project(client, plan, sink, state, project))
+                    await slots.acquire()
+                    group.create_task(one_project(project))
         except NotVisible as exc:
             raise AuthError(
                 f"Azure DevOps refused {client.credential_label} when listing projects "
@@ -286,10 +306,10 @@ async def _list_project_resource(
             for item in page:
                 if ref is not None and not isinstance(item.get("project"), dict):
                     item = {**item, "project": ref}
-                if sink.add(resource.key, item):
-                    state.note(resource.key, item, project)
-                    if collect is not None:
-                        collect.append(item)
+                sink.add(resource.key, item)
+                state.note(resource.key, item, project)
+                if collect is not None:
+                    collect.append(item)
     except AdoError as exc:
         state.record(resource.key, project, exc)
     else:

@@ -11,9 +11,10 @@ previous snapshot untouched and no temporary files behind.
 from __future__ import annotations
 
 import contextlib
+import heapq
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,7 +23,7 @@ import orjson
 
 from crawler import NAME, __version__
 from crawler.errors import CrawlerError
-from crawler.resources import REGISTRY, keep_variable_flags, normalize, strip_links
+from crawler.resources import REGISTRY, Resource, keep_variable_flags, normalize, strip_links
 
 __all__ = [
     "SnapshotWriter",
@@ -59,10 +60,13 @@ def encode_item(resource: str, item: Mapping[str, Any]) -> tuple[SortKey, bytes]
     the full normalisation runs instead.
     """
     entry = REGISTRY.get(resource)
-    if entry is not None and not entry.shallow:  # an allow-list or a nested path
+    if entry is not None and not _is_shallow(entry):  # an allow-list or a nested path
         return _encode_slow(resource, item)
     drop, variables = (entry.drop, entry.variables) if entry is not None else ((), ())
-    clean = {k: v for k, v in item.items() if k != "_links" and k not in drop}
+    clean = dict(item)  # a C-level shallow copy; cheaper than filtering key by key
+    clean.pop("_links", None)
+    for name in drop:
+        clean.pop(name, None)
     for name in variables:
         if name in clean:
             clean[name] = keep_variable_flags(clean[name])
@@ -70,6 +74,16 @@ def encode_item(resource: str, item: Mapping[str, Any]) -> tuple[SortKey, bytes]
     if b'"_links"' in data:
         return _encode_slow(resource, item)
     return sort_key(resource, clean), data
+
+
+_SHALLOW: dict[str, bool] = {}  # Resource.shallow by key, computed once
+
+
+def _is_shallow(entry: Resource) -> bool:
+    known = _SHALLOW.get(entry.key)
+    if known is None:
+        known = _SHALLOW[entry.key] = entry.shallow
+    return known
 
 
 def _encode_slow(resource: str, item: Mapping[str, Any]) -> tuple[SortKey, bytes]:
@@ -146,44 +160,73 @@ def _umask() -> int:
     return mask
 
 
-_LENGTH_BITS = 40  # an item's length in the low bits of its index entry (< 1 TiB)
+RUN_SIZE = 8192  # index entries held in memory before a sorted run goes to disk
+
+IndexEntry = tuple[SortKey, int, int]  # (sort key, offset in the spill file, length)
 
 
 class _Spill:
-    """One resource's serialised items on disk, indexed by sort key.
+    """One resource's serialised items on disk, and their index as an external merge sort.
 
-    The index is what grows with the organization, so it is kept small: each entry is
-    one int (offset and length packed), and a key's first part (the project id, the
-    same for a whole project) is stored once per distinct value.
+    Item bytes are appended to one spill file as they arrive. Their index entries (sort
+    key, offset, length) collect in memory up to ``RUN_SIZE``, then go to disk as one
+    sorted run, so memory stays flat however large the organization. Reading merges the
+    runs (``heapq.merge``); of several items with one key, the first to arrive is kept.
     """
 
     def __init__(self, directory: str, resource: str) -> None:
+        self.directory = directory
+        self.resource = resource
         fd, self.path = tempfile.mkstemp(dir=directory, prefix=f".{resource}.", suffix=".spill")
         self.file: BinaryIO = os.fdopen(fd, "w+b")
-        self.index: dict[SortKey, int] = {}
-        self._shared: dict[str | int, str | int] = {}
+        self.pending: list[IndexEntry] = []
+        self.runs: list[str] = []
         self.offset = 0
+        self.count = 0
 
-    def add(self, key: SortKey, data: bytes) -> bool:
-        if key in self.index:
-            return False
-        if len(key) > 1:
-            head = self._shared.setdefault(key[0], key[0])
-            key = (head, *key[1:])
+    def add(self, key: SortKey, data: bytes) -> None:
         self.file.write(data)
-        self.index[key] = (self.offset << _LENGTH_BITS) | len(data)
+        self.pending.append((key, self.offset, len(data)))
         self.offset += len(data)
-        return True
+        self.count += 1
+        if len(self.pending) >= RUN_SIZE:
+            self._write_run()
+
+    def _write_run(self) -> None:
+        self.pending.sort()
+        fd, path = tempfile.mkstemp(dir=self.directory, prefix=f".{self.resource}.", suffix=".run")
+        self.runs.append(path)
+        with os.fdopen(fd, "wb", buffering=256 * 1024) as run:
+            for key, offset, length in self.pending:
+                run.write(orjson.dumps([*key, offset, length]) + b"\n")
+        self.pending = []
+
+    def _read_run(self, path: str) -> Iterator[IndexEntry]:
+        with open(path, "rb") as run:
+            for line in run:
+                *key, offset, length = orjson.loads(line)
+                yield tuple(key), offset, length
+
+    def entries(self) -> Iterator[IndexEntry]:
+        """Every index entry in key order, one per key (the first to arrive)."""
+        self.pending.sort()
+        merged = heapq.merge(*(self._read_run(p) for p in self.runs), iter(self.pending))
+        last: SortKey | None = None
+        for entry in merged:
+            if entry[0] != last:
+                last = entry[0]
+                yield entry
+
+    def duplicates(self) -> int:
+        """How many items repeat a key stored before (counted in one pass over the index)."""
+        return self.count - sum(1 for _ in self.entries())
 
     def write_sorted(self, out: BinaryIO) -> None:
         self.file.flush()
         fd = self.file.fileno()
         out.write(b"[")
         first = True
-        mask = (1 << _LENGTH_BITS) - 1
-        for key in sorted(self.index):
-            entry = self.index[key]
-            offset, length = entry >> _LENGTH_BITS, entry & mask
+        for _, offset, length in self.entries():
             if not first:
                 out.write(b",")
             out.write(os.pread(fd, length, offset))
@@ -193,8 +236,9 @@ class _Spill:
     def close(self) -> None:
         with contextlib.suppress(OSError):  # e.g. a full disk flushing what is discarded
             self.file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
+        for path in (self.path, *self.runs):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
 
 class SnapshotWriter:
@@ -207,33 +251,51 @@ class SnapshotWriter:
         self._spills: dict[str, _Spill] = {}
         self.counts: dict[str, int] = dict.fromkeys(self.resources, 0)
         self.duplicates = 0
+        self._sealed = False
         self._closed = False
 
     def __repr__(self) -> str:
         return f"SnapshotWriter({str(self.output)!r}, counts={self.counts})"
 
-    def add(self, resource: str, item: Mapping[str, Any]) -> bool:
-        """Store one item; returns False (and counts it) when its id was already stored."""
+    def add(self, resource: str, item: Mapping[str, Any]) -> None:
+        """Store one item (the writer never modifies ``item``).
+
+        Duplicates (the same id twice, e.g. from pages that overlap) are found and dropped
+        by :meth:`seal`; until then ``counts`` includes them.
+        """
         spill = self._spills.get(resource)
         if spill is None:
             spill = self._spills[resource] = _Spill(self.directory, resource)
             self.counts.setdefault(resource, 0)
         key, data = encode_item(resource, item)
         try:
-            added = spill.add(key, data)
+            spill.add(key, data)
         except OSError as exc:
             raise CrawlerError(
                 f"could not write the snapshot's working files in {self.directory}: "
                 f"{exc.strerror or exc}. Any earlier snapshot there is unchanged."
             ) from None
-        if not added:
-            self.duplicates += 1
-            return False
         self.counts[resource] += 1
-        return True
+
+    def seal(self) -> None:
+        """Count and drop duplicates, so ``counts`` and ``duplicates`` are final."""
+        if self._sealed:
+            return
+        self._sealed = True
+        try:
+            for resource, spill in self._spills.items():
+                dropped = spill.duplicates()
+                self.duplicates += dropped
+                self.counts[resource] -= dropped
+        except OSError as exc:
+            raise CrawlerError(
+                f"could not read the snapshot's working files in {self.directory}: "
+                f"{exc.strerror or exc}. Any earlier snapshot there is unchanged."
+            ) from None
 
     def finish(self, header: Mapping[str, Any]) -> Path:
         """Write header and sorted items to a temporary file, then replace the target."""
+        self.seal()
         arrays = set(self.resources) | set(self._spills)
         keys = sorted(set(header) | arrays)
         fd, tmp = tempfile.mkstemp(

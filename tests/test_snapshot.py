@@ -77,11 +77,30 @@ def test_snapshot_is_sorted_json_without_links(tmp_path: Path) -> None:
 
 def test_duplicates_are_kept_once_and_counted(tmp_path: Path) -> None:
     writer = SnapshotWriter(tmp_path / "s.json", ["projects"])
-    assert writer.add("projects", {"id": "a", "name": "one"})
-    assert not writer.add("projects", {"id": "a", "name": "again"})
-    data = orjson.loads(writer.finish(header()).read_bytes())
-    assert data["projects"] == [{"id": "a", "name": "one"}]
+    writer.add("projects", {"id": "a", "name": "one"})
+    writer.add("projects", {"id": "b", "name": "two"})
+    writer.add("projects", {"id": "a", "name": "again"})
+    writer.seal()
     assert writer.duplicates == 1
+    assert writer.counts == {"projects": 2}
+    data = orjson.loads(writer.finish(header()).read_bytes())
+    assert data["projects"] == [{"id": "a", "name": "one"}, {"id": "b", "name": "two"}]
+
+
+def test_many_items_merge_from_sorted_runs_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crawler.snapshot
+
+    monkeypatch.setattr(crawler.snapshot, "RUN_SIZE", 7)  # many runs from a few items
+    entries = items(20)
+    entries += entries[5:40]  # duplicates, spread over several runs
+    random.Random(2).shuffle(entries)
+    small = write(tmp_path, entries, "small.json")
+    monkeypatch.setattr(crawler.snapshot, "RUN_SIZE", 100_000)  # everything in memory
+    big = write(tmp_path, items(20), "big.json")
+    assert small == big
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.json", "small.json"]
 
 
 def test_requested_resource_with_no_items_is_an_empty_array(tmp_path: Path) -> None:

@@ -7,31 +7,65 @@ Public API: ``EmulatorConfig`` (and ``ThrottleConfig``, ``FaultConfig``), ``crea
 
 from __future__ import annotations
 
-from aiohttp.typedefs import Middleware
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from crawler.emulator.app import (
-    CONTINUATION_HEADER,
-    STATE_KEY,
-    EmulatorState,
-    LogEntry,
-    RequestLog,
-    create_app,
-    state_of,
-)
-from crawler.emulator.config import (
-    DEFAULT_TOKEN,
-    FAULT_KINDS,
-    EmulatorConfig,
-    FaultConfig,
-    ThrottleConfig,
-)
-from crawler.emulator.model import (
-    Unreachable,
-    ground_truth,
-    unreachable_scopes,
-    visible_ground_truth,
-)
-from crawler.emulator.server import RunningEmulator, run_emulator, serve_in_thread
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Middleware
+
+    from crawler.emulator.app import (
+        CONTINUATION_HEADER,
+        STATE_KEY,
+        EmulatorState,
+        LogEntry,
+        RequestLog,
+        create_app,
+        state_of,
+    )
+    from crawler.emulator.config import (
+        DEFAULT_TOKEN,
+        FAULT_KINDS,
+        EmulatorConfig,
+        FaultConfig,
+        ThrottleConfig,
+    )
+    from crawler.emulator.model import (
+        Unreachable,
+        ground_truth,
+        unreachable_scopes,
+        visible_ground_truth,
+    )
+    from crawler.emulator.server import RunningEmulator, run_emulator, serve_in_thread
+
+# Loaded on first use, so that importing crawler.emulator.config (the CLI does, for its
+# flags' defaults) does not pull the whole server and aiohttp into every command.
+_HOMES = {
+    "Middleware": "aiohttp.typedefs",
+    **dict.fromkeys(
+        ("CONTINUATION_HEADER", "STATE_KEY", "EmulatorState", "LogEntry", "RequestLog",
+         "create_app", "state_of"),
+        "crawler.emulator.app",
+    ),
+    **dict.fromkeys(
+        ("DEFAULT_TOKEN", "FAULT_KINDS", "EmulatorConfig", "FaultConfig", "ThrottleConfig"),
+        "crawler.emulator.config",
+    ),
+    **dict.fromkeys(
+        ("Unreachable", "ground_truth", "unreachable_scopes", "visible_ground_truth"),
+        "crawler.emulator.model",
+    ),
+    **dict.fromkeys(
+        ("RunningEmulator", "run_emulator", "serve_in_thread"), "crawler.emulator.server"
+    ),
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'crawler.emulator' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
+
 
 __all__ = [
     "CONTINUATION_HEADER",

@@ -14,19 +14,12 @@ from crawler.client import AdoClient, Stats
 from crawler.config import load_settings
 from crawler.crawl import CrawlPlan, CrawlState, crawl_org
 from crawler.emulator.server import RunningEmulator
+from crawler.emulator.wider import WIDER_KEYS
 from crawler.run import client_options
 from crawler.snapshot import SnapshotWriter, build_header
 from tests.crawl_helpers import FAST
 
-WIDER = (
-    "release_definitions",
-    "variable_groups",
-    "service_endpoints",
-    "environments",
-    "queues",
-    "policies",
-    "repository_activity",
-)
+WIDER = WIDER_KEYS  # every wider resource key, as the emulator serves them
 
 
 async def crawl_with_options(

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from crawler.credentials import PIPELINE_YAML, Credential, Redactor, resolve_credential
 from crawler.errors import EXIT_USAGE, UsageError
 
-TOKEN = "fake-token-0123456789abcdef"  # a test value, not a real credential
-PAT = "fakepat0123456789abcdefghijklmnopqrstuvwxyz012345"  # a test value
+TOKEN = "test-token-value"  # a test value, not a real credential
+PAT = "test-pat-value-for-unit-tests"  # a test value, not shaped like a real PAT
 
 
 @pytest.mark.parametrize(

@@ -40,16 +40,22 @@ def drop_path(item: JsonObject, dotted: str) -> None:
             drop_path(entry, rest)
 
 
+_VARIABLE_FLAGS = ("isSecret", "allowOverride", "isReadOnly")  # all a variable keeps
+
+
 def keep_variable_flags(variables: Any) -> Any:
     """Variables reduced to their names and flags: no value is ever kept, secret or not."""
     if not isinstance(variables, dict):
         return None if variables is None else {}
-    return {
-        name: {k: v for k, v in spec.items() if k in ("isSecret", "allowOverride", "isReadOnly")}
-        if isinstance(spec, dict)
-        else {}
-        for name, spec in variables.items()
-    }
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in variables.items():
+        kept: dict[str, Any] = {}
+        if isinstance(spec, dict):
+            for flag in _VARIABLE_FLAGS:
+                if flag in spec:
+                    kept[flag] = spec[flag]
+        out[name] = kept
+    return out
 
 
 @dataclass(frozen=True, slots=True)

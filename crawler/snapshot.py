@@ -178,7 +178,7 @@ class _Spill:
         self.directory = directory
         self.resource = resource
         fd, self.path = tempfile.mkstemp(dir=directory, prefix=f".{resource}.", suffix=".spill")
-        self.file: BinaryIO = os.fdopen(fd, "w+b")
+        self.file: BinaryIO = os.fdopen(fd, "w+b", buffering=1024 * 1024)
         self.pending: list[IndexEntry] = []
         self.runs: list[str] = []
         self.offset = 0

@@ -161,6 +161,7 @@ def _umask() -> int:
 
 
 RUN_SIZE = 8192  # index entries held in memory before a sorted run goes to disk
+RUN_LINE = 512  # index entries per line of a run file (one orjson call each)
 
 IndexEntry = tuple[SortKey, int, int]  # (sort key, offset in the spill file, length)
 
@@ -197,15 +198,17 @@ class _Spill:
         fd, path = tempfile.mkstemp(dir=self.directory, prefix=f".{self.resource}.", suffix=".run")
         self.runs.append(path)
         with os.fdopen(fd, "wb", buffering=256 * 1024) as run:
-            for key, offset, length in self.pending:
-                run.write(orjson.dumps([*key, offset, length]) + b"\n")
+            for start in range(0, len(self.pending), RUN_LINE):
+                chunk = self.pending[start : start + RUN_LINE]
+                run.write(orjson.dumps([[*key, offset, length] for key, offset, length in chunk]))
+                run.write(b"\n")
         self.pending = []
 
     def _read_run(self, path: str) -> Iterator[IndexEntry]:
         with open(path, "rb") as run:
             for line in run:
-                *key, offset, length = orjson.loads(line)
-                yield tuple(key), offset, length
+                for *key, offset, length in orjson.loads(line):
+                    yield tuple(key), offset, length
 
     def entries(self) -> Iterator[IndexEntry]:
         """Every index entry in key order, one per key (the first to arrive)."""

@@ -93,6 +93,7 @@ def test_many_items_merge_from_sorted_runs_on_disk(
     import crawler.snapshot
 
     monkeypatch.setattr(crawler.snapshot, "RUN_SIZE", 7)  # many runs from a few items
+    monkeypatch.setattr(crawler.snapshot, "RUN_LINE", 3)  # several lines per run
     entries = items(20)
     entries += entries[5:40]  # duplicates, spread over several runs
     random.Random(2).shuffle(entries)

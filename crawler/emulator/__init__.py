@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from aiohttp.typedefs import Middleware
 
     from crawler.emulator.app import (
-        CONTINUATION_HEADER,
         STATE_KEY,
         EmulatorState,
         LogEntry,
@@ -35,15 +34,16 @@ if TYPE_CHECKING:
         unreachable_scopes,
         visible_ground_truth,
     )
+    from crawler.emulator.protocol import CONTINUATION_HEADER
     from crawler.emulator.server import RunningEmulator, run_emulator, serve_in_thread
 
 # Loaded on first use, so that importing crawler.emulator.config (the CLI does, for its
 # flags' defaults) does not pull the whole server and aiohttp into every command.
 _HOMES = {
     "Middleware": "aiohttp.typedefs",
+    "CONTINUATION_HEADER": "crawler.emulator.protocol",
     **dict.fromkeys(
-        ("CONTINUATION_HEADER", "STATE_KEY", "EmulatorState", "LogEntry", "RequestLog",
-         "create_app", "state_of"),
+        ("STATE_KEY", "EmulatorState", "LogEntry", "RequestLog", "create_app", "state_of"),
         "crawler.emulator.app",
     ),
     **dict.fromkeys(

@@ -8,10 +8,7 @@ serialised once with orjson and cached per (base URL, listing, page).
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import random
-import re
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
@@ -25,68 +22,31 @@ from aiohttp.typedefs import Handler, Middleware
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.faults import FaultStats, fault_middleware
 from crawler.emulator.model import JsonDict, Org, Project, Repository, definition_reference
+from crawler.emulator.protocol import (
+    LOCATIONS,
+    RESOURCE_AREAS,
+    VERSIONS,
+    access_denied,
+    ado_error,
+    bad_request,
+    check_api_version,
+    check_credentials,
+    decode_pipelines_token,
+    encode_pipelines_token,
+    envelope,
+    json_response,
+    not_authorized,
+    page_size,
+    project_not_found,
+    repository_not_found,
+    request_base,
+    requested_api_version,
+    truthy,
+)
 from crawler.emulator.throttle import ThrottleStats, throttle_middleware
 from crawler.emulator.wider import RELEASE_AREA_ID, WIDER_PATHS, latest_builds, release_base
 
-CONTINUATION_HEADER = "x-ms-continuationtoken"
-JSON_TYPE = "application/json; charset=utf-8; api-version=7.1"
-MAX_API_VERSION = (7, 2)
-RELEASED_API_VERSION = (7, 1)
 DEFAULT_PAGE_CACHE_BYTES = 128 * 1024 * 1024
-
-# Resource areas as a real organization lists them (ado-api.md), id -> name.
-RESOURCE_AREAS: tuple[tuple[str, str], ...] = (
-    ("79134c72-4a58-4b42-976c-04e7115f32bf", "core"),
-    ("4e080c62-fa21-4fbc-8fef-2a10a2b38049", "git"),
-    ("5d6898bb-45ec-463f-95f9-54d49c71752e", "build"),
-    ("965220d5-5bb9-42cf-8d67-9b146df2a5a4", "build"),
-    ("2e0bf237-8973-4ec9-a581-9c3d679d1776", "pipelines"),
-    ("efc2f575-36ef-48e9-b672-0c6fb4a48ac5", "release"),
-    ("a85b8835-c1a1-4aac-ae97-1c3d0ba72dbd", "distributedtask"),
-    ("fb13a388-40dd-4a04-b530-013a739c72ef", "policy"),
-    ("5264459e-e5e0-4bd8-b118-0985e68a4ec5", "wit"),
-    ("00d9565f-ed9c-4a06-9a50-00e7896ccab4", "Location"),
-)
-
-# API resource locations served by OPTIONS {org}/_apis[/{area}] (ado-api.md).
-LOCATIONS: tuple[JsonDict, ...] = (
-    {
-        "id": "603fe2ac-9723-48b9-88ad-09305aa6c6e1",
-        "area": "core",
-        "resourceName": "projects",
-        "routeTemplate": "_apis/{resource}/{*projectId}",
-        "resourceVersion": 4,
-    },
-    {
-        "id": "225f7195-f9c7-4d14-ab28-a83f7ff77e1f",
-        "area": "git",
-        "resourceName": "repositories",
-        "routeTemplate": "{project}/_apis/{area}/{resource}/{repositoryId}",
-        "resourceVersion": 1,
-    },
-    {
-        "id": "dbeaf647-6167-421a-bda9-c9327b25e2e6",
-        "area": "build",
-        "resourceName": "definitions",
-        "routeTemplate": "{project}/_apis/build/{resource}/{definitionId}",
-        "resourceVersion": 7,
-    },
-    {
-        "id": "28e1305e-2afe-47bf-abaf-cbb0e6a91988",
-        "area": "pipelines",
-        "resourceName": "pipelines",
-        "routeTemplate": "{project}/_apis/{resource}/{pipelineId}",
-        "resourceVersion": 1,
-    },
-    {
-        "id": "e81700f7-3be2-46de-8624-2eb35882fcaa",
-        "area": "Location",
-        "resourceName": "ResourceAreas",
-        "routeTemplate": "_apis/{resource}/{areaId}",
-        "resourceVersion": 1,
-    },
-)
-_VERSIONS = {"minVersion": 1.0, "maxVersion": 7.2, "releasedVersion": "7.1"}
 
 
 # -- request log ----------------------------------------------------------------------------
@@ -242,193 +202,6 @@ def parse_route(method: str, raw_path: str, org: str) -> Route | None:
     return None
 
 
-# -- pure helpers ---------------------------------------------------------------------------
-
-
-def error_body(message: str, type_key: str, type_name: str) -> bytes:
-    """An ADO-shaped JSON error body."""
-    return orjson.dumps(
-        {
-            "$id": "1",
-            "innerException": None,
-            "message": message,
-            "typeName": type_name,
-            "typeKey": type_key,
-            "errorCode": 0,
-            "eventId": 3000,
-        }
-    )
-
-
-def json_response(body: bytes, status: int = 200, token: str | None = None) -> web.Response:
-    """A JSON response, with the continuation header when ``token`` is set."""
-    headers = {"Content-Type": JSON_TYPE}
-    if token is not None:
-        headers[CONTINUATION_HEADER] = token
-    return web.Response(body=body, status=status, headers=headers)
-
-
-def ado_error(status: int, message: str, type_key: str, type_name: str) -> web.Response:
-    """A JSON error response the way ADO shapes it."""
-    return json_response(error_body(message, type_key, type_name), status=status)
-
-
-def project_not_found(name: str) -> web.Response:
-    """404 TF200016, as for a project that does not exist or is out of the token's scope."""
-    return ado_error(
-        404,
-        f"TF200016: The following project does not exist: {name}. Verify that the name of the "
-        "project is correct and that the project exists on the specified Azure DevOps Server.",
-        "ProjectDoesNotExistWithNameException",
-        "Microsoft.TeamFoundation.Core.WebApi.ProjectDoesNotExistWithNameException, "
-        "Microsoft.TeamFoundation.Core.WebApi",
-    )
-
-
-def repository_not_found(repo: str) -> web.Response:
-    """404 TF401019, as for a repository that does not exist or is out of reach."""
-    return ado_error(
-        404,
-        f"TF401019: The Git repository with name or identifier {repo} does not exist or you do "
-        "not have permissions for the operation you are attempting.",
-        "GitRepositoryNotFoundException",
-        "Microsoft.TeamFoundation.Git.Server.GitRepositoryNotFoundException, "
-        "Microsoft.TeamFoundation.Git.Server",
-    )
-
-
-def not_authorized(identity: str, status: int = 401) -> web.Response:
-    """TF400813, as ADO answers a request its identity may not make."""
-    return ado_error(
-        status,
-        f"TF400813: The user '{identity}' is not authorized to access this resource.",
-        "UnauthorizedRequestException",
-        "Microsoft.TeamFoundation.Framework.Server.UnauthorizedRequestException, "
-        "Microsoft.TeamFoundation.Framework.Server",
-    )
-
-
-def access_denied(identity: str, project: str) -> web.Response:
-    """403, as the Pipelines API answers for a project out of the token's scope."""
-    return ado_error(
-        403,
-        f"Access denied. {identity} needs View build pipeline permissions for the project "
-        f"{project} to perform the action. For more information, contact the Azure DevOps "
-        "Server administrator.",
-        "AccessCheckException",
-        "Microsoft.TeamFoundation.Framework.Server.AccessCheckException, "
-        "Microsoft.TeamFoundation.Framework.Server",
-    )
-
-
-def bad_request(message: str, type_key: str = "ArgumentException") -> web.Response:
-    """400 with an ADO-shaped body."""
-    return ado_error(400, message, type_key, f"System.{type_key}, mscorlib")
-
-
-def check_credentials(authorization: str | None, token: str) -> bool:
-    """Does the Authorization header carry ``token`` as Bearer or as a PAT (Basic, any user)?"""
-    if not authorization:
-        return False
-    scheme, _, value = authorization.strip().partition(" ")
-    value = value.strip()
-    if scheme.lower() == "bearer":
-        return value == token
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            return False
-        _, sep, password = decoded.partition(":")
-        return bool(sep) and password == token
-    return False
-
-
-_VERSION_RE = re.compile(r"^(\d+)\.(\d+)(-preview(\.\d+)?)?$")
-_ACCEPT_VERSION_RE = re.compile(r"api-version\s*=\s*([^;,\s]+)", re.IGNORECASE)
-
-
-def requested_api_version(query_value: str | None, accept: str | None) -> str | None:
-    """The api-version asked for in the query, else in the Accept header."""
-    if query_value:
-        return query_value.strip()
-    if accept:
-        match = _ACCEPT_VERSION_RE.search(accept)
-        if match:
-            return match.group(1)
-    return None
-
-
-def check_api_version(version: str | None, method: str) -> web.Response | None:
-    """None when ``version`` is acceptable, else the 400 ADO would answer."""
-    if version is None:
-        return bad_request(
-            f'No api-version was supplied for the "{method}" request. The version must be '
-            'supplied either as part of the Accept header (e.g. "application/json; '
-            'api-version=1.0") or as a query parameter (e.g. "?api-version=1.0").',
-            "VssVersionNotSpecifiedException",
-        )
-    match = _VERSION_RE.match(version)
-    if match is None:
-        return bad_request(
-            f"The api-version '{version}' is not in a valid format.", "VssInvalidApiVersion"
-        )
-    number = (int(match.group(1)), int(match.group(2)))
-    if number < (1, 0) or number > MAX_API_VERSION:
-        return bad_request(
-            f"The requested REST API version of {version} is out of range for this server. "
-            "The latest REST API version this server supports is 7.2.",
-            "VssVersionOutOfRangeException",
-        )
-    if number > RELEASED_API_VERSION and match.group(3) is None:
-        return bad_request(
-            f'The requested version "{version}" of the resource is under preview. The -preview '
-            "flag must be supplied in the api-version for such requests. For example: "
-            f'"{version}-preview"',
-            "VssInvalidPreviewVersionException",
-        )
-    return None
-
-
-def encode_pipelines_token(offset: int) -> str:
-    """The opaque continuation token of the Pipelines API for listing position ``offset``."""
-    return base64.b64encode(orjson.dumps({"skip": offset, "kind": "pipelines"})).decode("ascii")
-
-
-def decode_pipelines_token(token: str) -> int | None:
-    """The listing position inside a Pipelines API token, or None when it is not ours."""
-    try:
-        data = orjson.loads(base64.b64decode(token.encode("ascii"), validate=True))
-        skip = data["skip"]
-    except (ValueError, binascii.Error, KeyError, TypeError, UnicodeEncodeError):
-        return None
-    return skip if isinstance(skip, int) and skip >= 0 else None
-
-
-def page_size(top: str | None, cap: int) -> int | None:
-    """The page length for ``$top`` (capped at ``cap``; the default when absent), None if bad."""
-    if top is None or top == "":
-        return cap
-    try:
-        value = int(top)
-    except ValueError:
-        return None
-    return cap if value <= 0 else min(value, cap)
-
-
-def _truthy(value: str | None) -> bool:
-    return value is not None and value.strip().lower() == "true"
-
-
-def _envelope(items: Sequence[JsonDict]) -> bytes:
-    return orjson.dumps({"count": len(items), "value": list(items)})
-
-
-def request_base(request: web.Request, org: str) -> str:
-    """``scheme://host:port/org`` as the client addressed us (URLs inside items use it)."""
-    return f"{request.scheme}://{request.host}/{org}"
-
-
 # -- handlers -------------------------------------------------------------------------------
 
 
@@ -441,7 +214,7 @@ def _identity(config: EmulatorConfig) -> str:
 def _options(route: Route, base: str) -> web.Response:
     wanted = route.area.casefold() if route.area else None
     found = [
-        loc | _VERSIONS for loc in LOCATIONS if wanted is None or loc["area"].casefold() == wanted
+        loc | VERSIONS for loc in LOCATIONS if wanted is None or loc["area"].casefold() == wanted
     ]
     if wanted is not None and not found:
         return ado_error(
@@ -450,7 +223,7 @@ def _options(route: Route, base: str) -> web.Response:
             "ResourceAreaNotFoundException",
             "Microsoft.VisualStudio.Services.Location.ResourceAreaNotFoundException",
         )
-    return json_response(_envelope(found))
+    return json_response(envelope(found))
 
 
 def _resource_areas(route: Route, base: str, config: EmulatorConfig) -> web.Response:
@@ -460,7 +233,7 @@ def _resource_areas(route: Route, base: str, config: EmulatorConfig) -> web.Resp
         if area["id"] == RELEASE_AREA_ID:
             area["locationUrl"] = release if release.endswith("/") else f"{release}/"
     if route.item is None:
-        return json_response(_envelope(areas))
+        return json_response(envelope(areas))
     for area in areas:
         if area["id"] == route.item.lower():
             return json_response(orjson.dumps(area))
@@ -500,7 +273,7 @@ def _projects(state: EmulatorState, request: web.Request, route: Route, base: st
         return json_response(orjson.dumps(item))
     state_filter = request.query.get("stateFilter", "wellFormed").casefold()
     if state_filter not in ("wellformed", "all"):
-        return json_response(_envelope([]))
+        return json_response(envelope([]))
     top = page_size(request.query.get("$top"), state.config.page_size)
     raw_start = request.query.get("continuationToken") or request.query.get("$skip") or "0"
     try:
@@ -518,7 +291,7 @@ def _projects(state: EmulatorState, request: web.Request, route: Route, base: st
         chunk = listed[start : start + top]
         end = start + len(chunk)
         token = str(start) if loop and chunk else (str(end) if end < len(listed) else None)
-        return Page(_envelope([p.item(base) for p in chunk]), token)
+        return Page(envelope([p.item(base) for p in chunk]), token)
 
     page = _cached(state, (base, "projects", start, top, loop), build)
     return json_response(page.body, token=page.token)
@@ -563,13 +336,13 @@ def _repositories(
         project, failure = _project_scope(state, route)
         if failure is not None:
             return failure
-    links = _truthy(request.query.get("includeLinks"))
+    links = truthy(request.query.get("includeLinks"))
     if route.item is not None:
         repo = org.find_repository(route.item, project)
         if repo is None or not org.repo_reachable(repo):
             return repository_not_found(route.item)
         return json_response(orjson.dumps(_repo_item(state, repo, base, True)))
-    hidden = _truthy(request.query.get("includeHidden"))
+    hidden = truthy(request.query.get("includeHidden"))
     scope = [project] if project is not None else list(org.projects())
 
     def build() -> Page:
@@ -579,7 +352,7 @@ def _repositories(
             for repo in org.repositories(proj.index)
             if (hidden or not repo.hidden) and org.repo_reachable(repo)
         ]
-        return Page(_envelope(items), None)
+        return Page(envelope(items), None)
 
     where = project.index if project is not None else None
     page = _cached(state, (base, "repositories", where, hidden, links), build)
@@ -597,8 +370,8 @@ def _definitions(
     top = page_size(request.query.get("$top"), state.config.page_size)
     if top is None:
         return bad_request("The value of $top must be an integer.")
-    full = _truthy(request.query.get("includeAllProperties"))
-    latest = _truthy(request.query.get("includeLatestBuilds"))
+    full = truthy(request.query.get("includeAllProperties"))
+    latest = truthy(request.query.get("includeLatestBuilds"))
     token = request.query.get("continuationToken")
     loop = _loop(state, "definitions")
     start = 0 if token is None or loop else org.definition_start(project.index, token)
@@ -630,7 +403,7 @@ def _definitions(
             next_token = org.definition_name(project.index, order[end])
         else:
             next_token = None
-        return Page(_envelope(items), next_token)
+        return Page(envelope(items), next_token)
 
     key = (base, "definitions", project.index, full, start, top, loop, latest)
     page = _cached(state, key, build)
@@ -671,7 +444,7 @@ def _pipelines(state: EmulatorState, request: web.Request, route: Route, base: s
             next_token: str | None = encode_pipelines_token(start)
         else:
             next_token = encode_pipelines_token(end) if end < len(order) else None
-        return Page(_envelope(items), next_token)
+        return Page(envelope(items), next_token)
 
     page = _cached(state, (base, "pipelines", project.index, start, top, loop), build)
     return json_response(page.body, token=page.token)

@@ -13,10 +13,9 @@ from urllib.parse import urlsplit
 import orjson
 from aiohttp import web
 
-from crawler.emulator.app import (
-    EmulatorState,
-    Route,
-    _identity,
+from crawler.emulator.app import EmulatorState, Route, _identity
+from crawler.emulator.model import JsonDict, Project
+from crawler.emulator.protocol import (
     ado_error,
     bad_request,
     json_response,
@@ -25,7 +24,6 @@ from crawler.emulator.app import (
     project_not_found,
     repository_not_found,
 )
-from crawler.emulator.model import JsonDict, Project
 from crawler.emulator.wider import last_commits, project_items, release_base
 
 

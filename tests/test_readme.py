@@ -7,17 +7,16 @@ from pathlib import Path
 import pytest
 
 from crawler.cli import COMMANDS
-from crawler.config import KEYS, KNOWN_RESOURCES
+from crawler.config import KEYS, KNOWN_RESOURCES, Key
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("key", KEYS, ids=lambda k: k.name)
-def test_every_setting_is_documented_with_flag_and_environment(key: object) -> None:
-    name, env, flags = key.name, key.env, key.flags  # type: ignore[attr-defined]
-    assert f"`{name}`" in README
-    assert f"`{env}`" in README
-    assert any(flag in README for flag in flags)
+def test_every_setting_is_documented_with_flag_and_environment(key: Key) -> None:
+    assert f"`{key.name}`" in README
+    assert f"`{key.env}`" in README
+    assert any(flag in README for flag in key.flags)
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -36,11 +36,11 @@ from crawler.emulator.protocol import (
     envelope,
     json_response,
     not_authorized,
-    page_size,
     project_not_found,
     repository_not_found,
     request_base,
     requested_api_version,
+    requested_top,
     truthy,
 )
 from crawler.emulator.throttle import ThrottleStats, throttle_middleware
@@ -274,14 +274,14 @@ def _projects(state: EmulatorState, request: web.Request, route: Route, base: st
     state_filter = request.query.get("stateFilter", "wellFormed").casefold()
     if state_filter not in ("wellformed", "all"):
         return json_response(envelope([]))
-    top = page_size(request.query.get("$top"), state.config.page_size)
     raw_start = request.query.get("continuationToken") or request.query.get("$skip") or "0"
     try:
         start = int(raw_start)
     except ValueError:
         return bad_request(f"The continuation token '{raw_start}' is not valid.")
-    if top is None:
-        return bad_request("The value of $top must be an integer.")
+    top = requested_top(request, state.config.page_size)
+    if isinstance(top, web.Response):
+        return top
     loop = _loop(state, "projects")
     if loop:
         start = 0
@@ -295,6 +295,20 @@ def _projects(state: EmulatorState, request: web.Request, route: Route, base: st
 
     page = _cached(state, (base, "projects", start, top, loop), build)
     return json_response(page.body, token=page.token)
+
+
+def _paged_scope(
+    state: EmulatorState, request: web.Request, route: Route
+) -> tuple[Project, int] | web.Response:
+    """The project a paged listing is for and its page length, or the error to answer."""
+    project, failure = _project_scope(state, route)
+    if failure is not None:
+        return failure
+    assert project is not None
+    top = requested_top(request, state.config.page_size)
+    if isinstance(top, web.Response):
+        return top
+    return project, top
 
 
 def _project_scope(
@@ -362,14 +376,11 @@ def _repositories(
 def _definitions(
     state: EmulatorState, request: web.Request, route: Route, base: str
 ) -> web.Response:
-    project, failure = _project_scope(state, route)
-    if failure is not None:
-        return failure
-    assert project is not None
+    scope = _paged_scope(state, request, route)
+    if isinstance(scope, web.Response):
+        return scope
+    project, top = scope
     org = state.org
-    top = page_size(request.query.get("$top"), state.config.page_size)
-    if top is None:
-        return bad_request("The value of $top must be an integer.")
     full = truthy(request.query.get("includeAllProperties"))
     latest = truthy(request.query.get("includeLatestBuilds"))
     token = request.query.get("continuationToken")
@@ -411,14 +422,11 @@ def _definitions(
 
 
 def _pipelines(state: EmulatorState, request: web.Request, route: Route, base: str) -> web.Response:
-    project, failure = _project_scope(state, route)
-    if failure is not None:
-        return failure
-    assert project is not None
+    scope = _paged_scope(state, request, route)
+    if isinstance(scope, web.Response):
+        return scope
+    project, top = scope
     org = state.org
-    top = page_size(request.query.get("$top"), state.config.page_size)
-    if top is None:
-        return bad_request("The value of $top must be an integer.")
     token = request.query.get("continuationToken")
     start = 0
     if token is not None:

@@ -247,11 +247,20 @@ def page_size(top: str | None, cap: int) -> int | None:
     return cap if value <= 0 else min(value, cap)
 
 
+def requested_top(request: web.Request, cap: int, param: str = "$top") -> int | web.Response:
+    """The page length the request asks for with ``param``, or ADO's 400 when it is not a number."""
+    top = page_size(request.query.get(param), cap)
+    if top is None:
+        return bad_request(f"The value of {param} must be an integer.")
+    return top
+
+
 def truthy(value: str | None) -> bool:
     return value is not None and value.strip().lower() == "true"
 
 
 def envelope(items: Sequence[JsonDict]) -> bytes:
+    """An ADO list body: ``{"count": n, "value": [...]}``."""
     return orjson.dumps({"count": len(items), "value": list(items)})
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
-import orjson
 from aiohttp import web
 
 from crawler.emulator.app import EmulatorState, Route, _identity
@@ -18,11 +17,12 @@ from crawler.emulator.model import JsonDict, Project
 from crawler.emulator.protocol import (
     ado_error,
     bad_request,
+    envelope,
     json_response,
     not_authorized,
-    page_size,
     project_not_found,
     repository_not_found,
+    requested_top,
 )
 from crawler.emulator.wider import last_commits, project_items, release_base
 
@@ -113,10 +113,10 @@ def serve_wider(
                 if part not in expands:
                     item.pop(part, None)
     if route.kind in ("queues", "service_endpoints"):
-        return json_response(_envelope(items))
-    top = page_size(request.query.get("$top"), config.page_size)
-    if top is None:
-        return bad_request("The value of $top must be an integer.")
+        return json_response(envelope(items))
+    top = requested_top(request, config.page_size)
+    if isinstance(top, web.Response):
+        return top
     before = _descending if route.kind == "variable_groups" else _ascending
     paged = page_after(items, request.query.get("continuationToken"), top, before)
     if paged is None:
@@ -136,7 +136,7 @@ def serve_wider(
                 "self": {"href": item["url"]},
                 "policyType": {"href": item["type"]["url"]},
             }
-    return json_response(_envelope(chunk), token=token)
+    return json_response(envelope(chunk), token=token)
 
 
 def _commits(
@@ -146,12 +146,8 @@ def _commits(
     repo = state.org.find_repository(route.item, project)
     if repo is None or not state.org.repo_reachable(repo):
         return repository_not_found(route.item)
-    top = page_size(request.query.get("searchCriteria.$top"), 100)
-    if top is None:
-        return bad_request("The value of searchCriteria.$top must be an integer.")
+    top = requested_top(request, 100, "searchCriteria.$top")
+    if isinstance(top, web.Response):
+        return top
     commits = last_commits(state.org, repo, base)[:top]
-    return json_response(_envelope(commits))
-
-
-def _envelope(items: Sequence[JsonDict]) -> bytes:
-    return orjson.dumps({"count": len(items), "value": list(items)})
+    return json_response(envelope(commits))

@@ -158,3 +158,22 @@ async def test_request_log_records_paths_statuses_and_times(emulator: EmulatorFa
         times = [e.time for e in log.entries]
         assert times == sorted(times)
         assert "continuationToken=2" in log.entries[1].query
+
+
+async def test_a_top_that_is_not_a_number_is_a_400_on_every_paged_listing(
+    emulator: EmulatorFactory,
+) -> None:
+    async with emulator(projects=1) as (emu, c):
+        truth = emu.ground_truth()
+        pid = truth["projects"][0]["id"]
+        repo = truth["repositories"][0]["id"]
+        for path, param in [
+            ("/_apis/projects", "$top"),
+            (f"/{pid}/_apis/build/definitions", "$top"),
+            (f"/{pid}/_apis/pipelines", "$top"),
+            (f"/{pid}/_apis/distributedtask/variablegroups", "$top"),
+            (f"/{pid}/_apis/git/repositories/{repo}/commits", "searchCriteria.$top"),
+        ]:
+            reply = await c.get(f"{path}?{param}=many")
+            assert reply.status == 400, path
+            assert reply.json()["message"] == f"The value of {param} must be an integer."

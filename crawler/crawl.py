@@ -31,10 +31,19 @@ CORE_RESOURCES = ("projects", "repositories", "pipelines")
 RELEASE_AREA_ID = "efc2f575-36ef-48e9-b672-0c6fb4a48ac5"
 
 
+class Batch(Protocol):
+    """The items of one listing, stored together when the batch closes."""
+
+    def add(self, item: Mapping[str, Any]) -> None: ...
+    def __enter__(self) -> Batch: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+
 class Sink(Protocol):
     """Where crawled items go (the snapshot writer)."""
 
     def add(self, resource: str, item: Mapping[str, Any]) -> None: ...
+    def batch(self, resource: str) -> Batch: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,16 +309,19 @@ async def _list_project_resource(
         query["$top"] = plan.page_size
     ref = _ref(project) if resource.add_project else None
     try:
-        async for page in client.paginate(
-            plan.base_for(resource.host), [pid, *resource.path], query
-        ):
-            for item in page:
-                if ref is not None and not isinstance(item.get("project"), dict):
-                    item = {**item, "project": ref}
-                sink.add(resource.key, item)
-                state.note(resource.key, item, project)
-                if collect is not None:
-                    collect.append(item)
+        # One batch per listing: the writer sorts a project's items together, so the
+        # snapshot is mostly whole blocks copied in place (see crawler.snapshot).
+        with sink.batch(resource.key) as batch:
+            async for page in client.paginate(
+                plan.base_for(resource.host), [pid, *resource.path], query
+            ):
+                for item in page:
+                    if ref is not None and not isinstance(item.get("project"), dict):
+                        item = {**item, "project": ref}
+                    batch.add(item)
+                    state.note(resource.key, item, project)
+                    if collect is not None:
+                        collect.append(item)
     except AdoError as exc:
         state.record(resource.key, project, exc)
     else:

@@ -11,13 +11,14 @@ previous snapshot untouched and no temporary files behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import heapq
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import orjson
 
@@ -26,6 +27,7 @@ from crawler.errors import CrawlerError
 from crawler.resources import REGISTRY, Resource, keep_variable_flags, normalize, strip_links
 
 __all__ = [
+    "Batch",
     "SnapshotWriter",
     "build_header",
     "encode_item",
@@ -160,88 +162,286 @@ def _umask() -> int:
     return mask
 
 
-RUN_SIZE = 8192  # index entries held in memory before a sorted run goes to disk
-RUN_LINE = 512  # index entries per line of a run file (one orjson call each)
+SEGMENT_BUDGET = 32 * 1024 * 1024  # encoded bytes held in memory over all open batches
+INDEX_LINE = 256  # index entries per line of a segment's index (one orjson call each)
+_SMALL_COPY = 64 * 1024  # a copy below this goes through the output buffer
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EPERM}
 
-IndexEntry = tuple[SortKey, int, int]  # (sort key, offset in the spill file, length)
+IndexEntry = tuple[SortKey, int, int, int]  # (sort key, segment sequence, offset, length)
+
+
+class _Segment(NamedTuple):
+    """One sorted, duplicate-free run of items in a spill file, stored as ``a,b,c``."""
+
+    first: SortKey
+    last: SortKey
+    seq: int  # flush order: of two items with one key, the earlier segment's is kept
+    offset: int
+    length: int
+    size: int  # items in it
+    index_offset: int  # where its (key, length) entries are in the index file
+    index_length: int
+
+
+class Batch:
+    """Items of one listing (or a resource's loose items), encoded and held until written.
+
+    A batch goes to disk as one sorted segment when it closes, or earlier when the
+    encoded items held by all batches pass ``SEGMENT_BUDGET``: memory stays bounded
+    however large one project is.
+    """
+
+    __slots__ = ("_spill", "buffer", "closed", "entries", "resource")
+
+    def __init__(self, spill: _Spill) -> None:
+        self._spill = spill
+        self.resource = spill.resource
+        # The items' bytes back to back (orjson's own buffers are 4 KiB at least, so
+        # holding them one by one would cost far more than their length).
+        self.buffer = bytearray()
+        self.entries: list[tuple[SortKey, int, int]] = []  # (key, start, length)
+        self.closed = False
+
+    def add(self, item: Mapping[str, Any]) -> None:
+        """Encode and keep one item (the writer never modifies ``item``)."""
+        if self.closed:
+            raise RuntimeError(f"{self.resource} batch is closed")
+        key, data = encode_item(self.resource, item)
+        start = len(self.buffer)
+        self.buffer += data
+        self.entries.append((key, start, len(data)))
+        self._spill.received(self, len(data))
+
+    def close(self) -> None:
+        """Write what is held as one segment; the batch takes no more items."""
+        if not self.closed:
+            self.closed = True
+            self._spill.flush(self)
+            self._spill.open.discard(self)
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _merge_key(entry: IndexEntry) -> tuple[SortKey, int]:
+    return entry[0], entry[1]
+
+
+def _entry_key(entry: tuple[SortKey, int, int]) -> SortKey:
+    return entry[0]
+
+
+def clusters(segments: Iterable[_Segment]) -> list[list[_Segment]]:
+    """Segments grouped by overlapping key ranges, in key order (pure: no I/O).
+
+    A cluster of one segment is copied as it is; a larger one is merged item by item.
+    Ranges that only touch (one key ends one segment and starts the next) overlap: that
+    key is a duplicate.
+    """
+    out: list[list[_Segment]] = []
+    last: SortKey | None = None
+    for segment in sorted(segments, key=lambda s: (s.first, s.seq)):
+        if out and last is not None and segment.first <= last:
+            out[-1].append(segment)
+            last = max(last, segment.last)
+        else:
+            out.append([segment])
+            last = segment.last
+    return out
 
 
 class _Spill:
-    """One resource's serialised items on disk, and their index as an external merge sort.
+    """One resource's items on disk as sorted segments, merged into one array at the end.
 
-    Item bytes are appended to one spill file as they arrive. Their index entries (sort
-    key, offset, length) collect in memory up to ``RUN_SIZE``, then go to disk as one
-    sorted run, so memory stays flat however large the organization. Reading merges the
-    runs (``heapq.merge``); of several items with one key, the first to arrive is kept.
+    Items arrive in batches (one per listing: a project's definitions, say). Each batch is
+    sorted in memory and appended to the spill file as one contiguous segment, with its
+    index (key and length of each item) in a side file. At the end, segments whose key
+    ranges do not overlap (the usual case: one per project and resource) are copied as
+    they are, in the kernel where it can; only overlapping ones (a listing split by the
+    memory budget, a repository fetched on its own) are merged item by item. Of several
+    items with one key the first kept wins: first within a batch, then earlier segment.
     """
 
-    def __init__(self, directory: str, resource: str) -> None:
-        self.directory = directory
+    def __init__(self, writer: SnapshotWriter, resource: str) -> None:
+        self.writer = writer
         self.resource = resource
+        directory = writer.directory
         fd, self.path = tempfile.mkstemp(dir=directory, prefix=f".{resource}.", suffix=".spill")
         self.file: BinaryIO = os.fdopen(fd, "w+b", buffering=1024 * 1024)
-        self.pending: list[IndexEntry] = []
-        self.runs: list[str] = []
+        fd, self.index_path = tempfile.mkstemp(dir=directory, prefix=f".{resource}.", suffix=".idx")
+        self.index: BinaryIO = os.fdopen(fd, "w+b", buffering=256 * 1024)
+        self.segments: list[_Segment] = []
+        self.open: set[Batch] = set()
+        self.loose = self.batch()
         self.offset = 0
-        self.count = 0
+        self.index_offset = 0
+        self.count = 0  # items received, duplicates included
+        self.dropped = 0  # duplicates found so far
 
-    def add(self, key: SortKey, data: bytes) -> None:
-        self.file.write(data)
-        self.pending.append((key, self.offset, len(data)))
-        self.offset += len(data)
+    def batch(self) -> Batch:
+        batch = Batch(self)
+        self.open.add(batch)
+        return batch
+
+    def received(self, batch: Batch, size: int) -> None:
         self.count += 1
-        if len(self.pending) >= RUN_SIZE:
-            self._write_run()
+        self.writer.counts[self.resource] += 1
+        self.writer.held += size
+        if self.writer.held > SEGMENT_BUDGET:
+            self.flush(batch)
 
-    def _write_run(self) -> None:
-        self.pending.sort()
-        fd, path = tempfile.mkstemp(dir=self.directory, prefix=f".{self.resource}.", suffix=".run")
-        self.runs.append(path)
-        with os.fdopen(fd, "wb", buffering=256 * 1024) as run:
-            for start in range(0, len(self.pending), RUN_LINE):
-                chunk = self.pending[start : start + RUN_LINE]
-                run.write(orjson.dumps([[*key, offset, length] for key, offset, length in chunk]))
-                run.write(b"\n")
-        self.pending = []
+    def flush(self, batch: Batch) -> None:
+        """Write the batch's items as one sorted segment (and forget them)."""
+        entries, buffer = batch.entries, batch.buffer
+        batch.entries, batch.buffer = [], bytearray()
+        self.writer.held -= len(buffer)
+        if not entries or self.writer.closed:
+            return
+        entries.sort(key=_entry_key)  # stable: of equal keys, the first to arrive leads
+        kept: list[tuple[SortKey, int, int]] = []
+        previous: SortKey | None = None
+        for entry in entries:
+            if entry[0] == previous:
+                self.dropped += 1
+                continue
+            previous = entry[0]
+            kept.append(entry)
+        view = memoryview(buffer)
+        blob = b",".join([view[start : start + length] for _, start, length in kept])
+        view.release()
+        keys = [key for key, _, _ in kept]
+        index = b"".join(
+            orjson.dumps([[*key, length] for key, _, length in kept[i : i + INDEX_LINE]]) + b"\n"
+            for i in range(0, len(kept), INDEX_LINE)
+        )
+        try:
+            self.file.write(blob)
+            self.index.write(index)
+        except OSError as exc:
+            raise self.writer.trouble("write", exc) from None
+        self.segments.append(
+            _Segment(
+                keys[0],
+                keys[-1],
+                len(self.segments),
+                self.offset,
+                len(blob),
+                len(keys),
+                self.index_offset,
+                len(index),
+            )
+        )
+        self.offset += len(blob)
+        self.index_offset += len(index)
 
-    def _read_run(self, path: str) -> Iterator[IndexEntry]:
-        with open(path, "rb") as run:
-            for line in run:
-                for *key, offset, length in orjson.loads(line):
-                    yield tuple(key), offset, length
+    def seal(self) -> int:
+        """Write every open batch; return how many duplicates this resource had."""
+        for batch in list(self.open):
+            batch.close()
+        try:
+            self.file.flush()
+            self.index.flush()
+        except OSError as exc:
+            raise self.writer.trouble("write", exc) from None
+        self.clusters = clusters(self.segments)
+        for cluster in self.clusters:
+            if len(cluster) > 1:
+                kept = sum(1 for _ in self._merged(cluster))
+                self.dropped += sum(s.size for s in cluster) - kept
+        return self.dropped
 
-    def entries(self) -> Iterator[IndexEntry]:
-        """Every index entry in key order, one per key (the first to arrive)."""
-        self.pending.sort()
-        merged = heapq.merge(*(self._read_run(p) for p in self.runs), iter(self.pending))
+    def _entries(self, segment: _Segment) -> Iterator[IndexEntry]:
+        block = os.pread(self.index.fileno(), segment.index_length, segment.index_offset)
+        offset = segment.offset
+        for line in block.splitlines():
+            for *key, length in orjson.loads(line):
+                yield tuple(key), segment.seq, offset, length
+                offset += length + 1  # the comma between items
+
+    def _merged(self, cluster: list[_Segment]) -> Iterator[IndexEntry]:
+        """The cluster's entries in key order, one per key (the earliest segment's)."""
         last: SortKey | None = None
-        for entry in merged:
+        for entry in heapq.merge(*(self._entries(s) for s in cluster), key=_merge_key):
             if entry[0] != last:
                 last = entry[0]
                 yield entry
 
-    def duplicates(self) -> int:
-        """How many items repeat a key stored before (counted in one pass over the index)."""
-        return self.count - sum(1 for _ in self.entries())
-
-    def write_sorted(self, out: BinaryIO) -> None:
-        self.file.flush()
+    def write_sorted(self, out: _Output) -> None:
         fd = self.file.fileno()
         out.write(b"[")
         first = True
-        for _, offset, length in self.entries():
-            if not first:
-                out.write(b",")
-            out.write(os.pread(fd, length, offset))
-            first = False
+        for cluster in self.clusters or []:
+            if len(cluster) == 1:
+                if not first:
+                    out.write(b",")
+                out.copy(fd, cluster[0].offset, cluster[0].length)
+                first = False
+                continue
+            for _, _, offset, length in self._merged(cluster):
+                if not first:
+                    out.write(b",")
+                out.write(os.pread(fd, length, offset))
+                first = False
         out.write(b"]")
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):  # e.g. a full disk flushing what is discarded
-            self.file.close()
-        for path in (self.path, *self.runs):
+        for handle in (self.file, self.index):
+            with contextlib.suppress(OSError):  # e.g. a full disk flushing what is discarded
+                handle.close()
+        for path in (self.path, self.index_path):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+
+
+class _Output:
+    """The snapshot file being written: small writes buffered, large copies in the kernel."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+        self.kernel_copy = hasattr(os, "copy_file_range")
+
+    def write(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) >= 1024 * 1024:
+            self.flush()
+
+    def flush(self) -> None:
+        done = 0
+        with memoryview(self.buffer) as view:
+            while done < len(view):
+                with view[done:] as rest:
+                    done += os.write(self.fd, rest)
+        self.buffer.clear()
+
+    def copy(self, source: int, offset: int, length: int) -> None:
+        """Append ``length`` bytes of ``source`` from ``offset``."""
+        if length < _SMALL_COPY:
+            self.write(os.pread(source, length, offset))
+            return
+        self.flush()
+        while length > 0 and self.kernel_copy:
+            try:
+                done = os.copy_file_range(source, self.fd, length, offset)
+            except OSError as exc:
+                if exc.errno not in _NO_KERNEL_COPY:
+                    raise
+                self.kernel_copy = False  # e.g. across file systems: copy through memory
+                break
+            if done == 0:
+                raise OSError(errno.EIO, "the spill file ended early")
+            offset += done
+            length -= done
+        while length > 0:
+            chunk = os.pread(source, min(length, 1024 * 1024), offset)
+            if not chunk:
+                raise OSError(errno.EIO, "the spill file ended early")
+            self.write(chunk)
+            offset += len(chunk)
+            length -= len(chunk)
 
 
 class SnapshotWriter:
@@ -254,11 +454,25 @@ class SnapshotWriter:
         self._spills: dict[str, _Spill] = {}
         self.counts: dict[str, int] = dict.fromkeys(self.resources, 0)
         self.duplicates = 0
+        self.held = 0  # encoded bytes in open batches, over all resources
         self._sealed = False
-        self._closed = False
+        self.closed = False
 
     def __repr__(self) -> str:
         return f"SnapshotWriter({str(self.output)!r}, counts={self.counts})"
+
+    def _spill(self, resource: str) -> _Spill:
+        spill = self._spills.get(resource)
+        if spill is None:
+            if self.closed or self._sealed:
+                raise RuntimeError("the snapshot writer takes no more items")
+            try:
+                spill = _Spill(self, resource)
+            except OSError as exc:
+                raise self.trouble("write", exc) from None
+            self._spills[resource] = spill
+            self.counts.setdefault(resource, 0)
+        return spill
 
     def add(self, resource: str, item: Mapping[str, Any]) -> None:
         """Store one item (the writer never modifies ``item``).
@@ -266,35 +480,36 @@ class SnapshotWriter:
         Duplicates (the same id twice, e.g. from pages that overlap) are found and dropped
         by :meth:`seal`; until then ``counts`` includes them.
         """
-        spill = self._spills.get(resource)
-        if spill is None:
-            spill = self._spills[resource] = _Spill(self.directory, resource)
-            self.counts.setdefault(resource, 0)
-        key, data = encode_item(resource, item)
-        try:
-            spill.add(key, data)
-        except OSError as exc:
-            raise CrawlerError(
-                f"could not write the snapshot's working files in {self.directory}: "
-                f"{exc.strerror or exc}. Any earlier snapshot there is unchanged."
-            ) from None
-        self.counts[resource] += 1
+        self._spill(resource).loose.add(item)
+
+    def batch(self, resource: str) -> Batch:
+        """A batch for the items of one listing: ``with writer.batch("pipelines") as b:``.
+
+        Items of a batch are written together, sorted, when it closes: one listing per
+        project makes the final write a plain copy. Any item may also go through
+        :meth:`add`; the result is the same, only slower.
+        """
+        return self._spill(resource).batch()
+
+    def trouble(self, verb: str, exc: OSError) -> CrawlerError:
+        """The error for a failed read or write of the working files."""
+        return CrawlerError(
+            f"could not {verb} the snapshot's working files in {self.directory}: "
+            f"{exc.strerror or exc}. Any earlier snapshot there is unchanged."
+        )
 
     def seal(self) -> None:
-        """Count and drop duplicates, so ``counts`` and ``duplicates`` are final."""
+        """Write what batches hold, drop duplicates: ``counts`` and ``duplicates`` are final."""
         if self._sealed:
             return
         self._sealed = True
         try:
             for resource, spill in self._spills.items():
-                dropped = spill.duplicates()
+                dropped = spill.seal()
                 self.duplicates += dropped
                 self.counts[resource] -= dropped
         except OSError as exc:
-            raise CrawlerError(
-                f"could not read the snapshot's working files in {self.directory}: "
-                f"{exc.strerror or exc}. Any earlier snapshot there is unchanged."
-            ) from None
+            raise self.trouble("read", exc) from None
 
     def finish(self, header: Mapping[str, Any]) -> Path:
         """Write header and sorted items to a temporary file, then replace the target."""
@@ -305,7 +520,8 @@ class SnapshotWriter:
             dir=self.directory, prefix=f".{self.output.name}.", suffix=".tmp"
         )
         try:
-            with os.fdopen(fd, "wb", buffering=1024 * 1024) as out:
+            try:
+                out = _Output(fd)
                 out.write(b"{")
                 for n, key in enumerate(keys):
                     if n:
@@ -321,7 +537,9 @@ class SnapshotWriter:
                         out.write(orjson.dumps(header[key], option=_DUMP))
                 out.write(b"}\n")
                 out.flush()
-                os.fsync(out.fileno())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             os.chmod(tmp, 0o666 & ~_umask())  # an artifact, not a secret: the usual mode
             os.replace(tmp, self.output)
         except BaseException:
@@ -334,9 +552,9 @@ class SnapshotWriter:
 
     def abort(self) -> None:
         """Drop everything collected; the target file is never touched."""
-        if self._closed:
+        if self.closed:
             return
-        self._closed = True
+        self.closed = True
         for spill in self._spills.values():
             spill.close()
         self._spills.clear()

@@ -87,21 +87,124 @@ def test_duplicates_are_kept_once_and_counted(tmp_path: Path) -> None:
     assert data["projects"] == [{"id": "a", "name": "one"}, {"id": "b", "name": "two"}]
 
 
-def test_many_items_merge_from_sorted_runs_on_disk(
+def write_batched(tmp_path: Path, entries: list[tuple[str, dict[str, Any]]], name: str) -> bytes:
+    """Like the crawl: one batch per (resource, project), projects one by one."""
+    writer = SnapshotWriter(tmp_path / name, ["projects", "repositories", "pipelines"])
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for resource, item in entries:
+        if resource == "projects":
+            writer.add(resource, item)
+        else:
+            groups.setdefault((resource, item["project"]["id"]), []).append(item)
+    for (resource, _), group in groups.items():
+        with writer.batch(resource) as batch:
+            for item in group:
+                batch.add(item)
+    return writer.finish(header()).read_bytes()
+
+
+def test_batches_per_project_give_the_same_snapshot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import crawler.snapshot
 
-    monkeypatch.setattr(crawler.snapshot, "RUN_SIZE", 7)  # many runs from a few items
-    monkeypatch.setattr(crawler.snapshot, "RUN_LINE", 3)  # several lines per run
+    monkeypatch.setattr(crawler.snapshot, "_SMALL_COPY", 1)  # every segment copied by the kernel
+    entries = items(12)
+    random.Random(7).shuffle(entries)
+    assert write_batched(tmp_path, entries, "batched.json") == write(tmp_path, items(12), "a.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "batched.json"]
+
+
+def test_split_batches_and_duplicates_merge_item_by_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crawler.snapshot
+
+    monkeypatch.setattr(crawler.snapshot, "SEGMENT_BUDGET", 300)  # batches split after a few
+    monkeypatch.setattr(crawler.snapshot, "INDEX_LINE", 2)  # several index lines per segment
     entries = items(20)
-    entries += entries[5:40]  # duplicates, spread over several runs
+    entries += entries[5:40]  # duplicates, in other segments
     random.Random(2).shuffle(entries)
-    small = write(tmp_path, entries, "small.json")
-    monkeypatch.setattr(crawler.snapshot, "RUN_SIZE", 100_000)  # everything in memory
-    big = write(tmp_path, items(20), "big.json")
-    assert small == big
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.json", "small.json"]
+    split = write_batched(tmp_path, entries, "split.json")
+    monkeypatch.setattr(crawler.snapshot, "SEGMENT_BUDGET", 1 << 30)
+    assert split == write(tmp_path, items(20), "whole.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["split.json", "whole.json"]
+
+
+def test_memory_held_stays_within_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crawler.snapshot
+
+    monkeypatch.setattr(crawler.snapshot, "SEGMENT_BUDGET", 1000)
+    writer = SnapshotWriter(tmp_path / "s.json", ["pipelines"])
+    batches = [writer.batch("pipelines") for _ in range(5)]  # five listings at once
+    peak = 0
+    for n in range(500):
+        batches[n % 5].add({"id": n, "project": {"id": f"p{n % 5}"}, "name": "x" * 50})
+        peak = max(peak, writer.held)
+    assert 0 < peak <= 1000 + 100  # the budget plus the item that tipped it
+    writer.seal()
+    assert writer.counts == {"pipelines": 500}
+    data = orjson.loads(writer.finish(header()).read_bytes())
+    assert [(p["project"]["id"], p["id"]) for p in data["pipelines"]] == sorted(
+        (f"p{n % 5}", n) for n in range(500)
+    )
+
+
+def test_duplicate_kept_is_the_first_within_a_batch_then_the_earlier_batch(
+    tmp_path: Path,
+) -> None:
+    writer = SnapshotWriter(tmp_path / "s.json", ["repositories"])
+    project = {"id": "p"}
+    with writer.batch("repositories") as first:
+        first.add({"id": "a", "name": "first", "project": project})
+        first.add({"id": "a", "name": "second", "project": project})
+    writer.add("repositories", {"id": "a", "name": "later", "project": project})
+    writer.add("repositories", {"id": "b", "name": "b", "project": project})
+    writer.seal()
+    assert writer.duplicates == 2
+    assert writer.counts == {"repositories": 2}
+    data = orjson.loads(writer.finish(header()).read_bytes())
+    assert [r["name"] for r in data["repositories"]] == ["first", "b"]
+
+
+def test_copy_falls_back_when_the_kernel_cannot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    import crawler.snapshot
+
+    def refuse(*args: Any, **kwargs: Any) -> int:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(crawler.snapshot, "_SMALL_COPY", 1)
+    expected = write_batched(tmp_path, items(9), "kernel.json")
+    monkeypatch.setattr(os, "copy_file_range", refuse)
+    assert write_batched(tmp_path, items(9), "memory.json") == expected
+
+
+def test_a_closed_batch_takes_no_items(tmp_path: Path) -> None:
+    writer = SnapshotWriter(tmp_path / "s.json", ["projects"])
+    batch = writer.batch("projects")
+    batch.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        batch.add({"id": "a"})
+    writer.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_clusters_join_overlapping_ranges_only() -> None:
+    from crawler.snapshot import _Segment, clusters
+
+    def seg(seq: int, first: str, last: str) -> _Segment:
+        return _Segment((first,), (last,), seq, 0, 0, 1, 0, 0)
+
+    groups = clusters([seg(0, "m", "p"), seg(1, "a", "c"), seg(2, "d", "f"), seg(3, "f", "g")])
+    assert [[s.seq for s in group] for group in groups] == [[1], [2, 3], [0]]
+    assert [[s.seq for s in g] for g in clusters([seg(0, "a", "z"), seg(1, "b", "c")])] == [[0, 1]]
 
 
 def test_requested_resource_with_no_items_is_an_empty_array(tmp_path: Path) -> None:

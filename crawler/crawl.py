@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -35,6 +35,7 @@ class Batch(Protocol):
     """The items of one listing, stored together when the batch closes."""
 
     def add(self, item: Mapping[str, Any]) -> None: ...
+    def extend(self, items: Iterable[Mapping[str, Any]]) -> None: ...
     def __enter__(self) -> Batch: ...
     def __exit__(self, *exc: object) -> None: ...
 
@@ -78,24 +79,27 @@ class CrawlState:
     # repository id -> (name, project ref) of TfsGit repositories pipelines point at
     referenced_repos: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
-    def note(self, resource: str, item: Mapping[str, Any], project: Mapping[str, Any]) -> None:
-        """Remember what later steps need from an item (repository links of pipelines).
+    def note(
+        self, resource: str, items: Iterable[Mapping[str, Any]], project: Mapping[str, Any]
+    ) -> None:
+        """Remember what later steps need from a page of items (repositories pipelines use).
 
         Only references to repositories no listing has returned yet are kept, so this
         stays small however many pipelines there are.
         """
         if resource == "repositories":
-            repo_id = str(item.get("id"))
-            self.listed_repo_ids.add(repo_id)
-            self.referenced_repos.pop(repo_id, None)
+            for item in items:
+                repo_id = str(item.get("id"))
+                self.listed_repo_ids.add(repo_id)
+                self.referenced_repos.pop(repo_id, None)
         elif resource == "pipelines":
-            repo = item.get("repository")
-            if isinstance(repo, dict) and repo.get("type") == "TfsGit" and repo.get("id"):
-                repo_id = str(repo["id"])
-                if repo_id not in self.listed_repo_ids:
-                    self.referenced_repos.setdefault(
-                        repo_id, (str(repo.get("name", "")), _ref(project))
-                    )
+            listed, referenced = self.listed_repo_ids, self.referenced_repos
+            for item in items:
+                repo = item.get("repository")
+                if type(repo) is dict and repo.get("type") == "TfsGit" and repo.get("id"):
+                    repo_id = str(repo["id"])
+                    if repo_id not in listed and repo_id not in referenced:
+                        referenced[repo_id] = (str(repo.get("name", "")), _ref(project))
 
     def record(
         self,
@@ -315,13 +319,16 @@ async def _list_project_resource(
             async for page in client.paginate(
                 plan.base_for(resource.host), [pid, *resource.path], query
             ):
-                for item in page:
-                    if ref is not None and not isinstance(item.get("project"), dict):
-                        item = {**item, "project": ref}
-                    batch.add(item)
-                    state.note(resource.key, item, project)
-                    if collect is not None:
-                        collect.append(item)
+                items: Sequence[Mapping[str, Any]] = page
+                if ref is not None:
+                    items = [
+                        item if isinstance(item.get("project"), dict) else {**item, "project": ref}
+                        for item in page
+                    ]
+                batch.extend(items)
+                state.note(resource.key, items, project)
+                if collect is not None:
+                    collect.extend(items)
     except AdoError as exc:
         state.record(resource.key, project, exc)
     else:

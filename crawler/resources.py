@@ -40,7 +40,7 @@ def drop_path(item: JsonObject, dotted: str) -> None:
             drop_path(entry, rest)
 
 
-_VARIABLE_FLAGS = ("isSecret", "allowOverride", "isReadOnly")  # all a variable keeps
+VARIABLE_FLAGS = ("isSecret", "allowOverride", "isReadOnly")  # all a variable keeps
 
 
 def keep_variable_flags(variables: Any) -> Any:
@@ -50,10 +50,13 @@ def keep_variable_flags(variables: Any) -> Any:
     out: dict[str, dict[str, Any]] = {}
     for name, spec in variables.items():
         kept: dict[str, Any] = {}
-        if isinstance(spec, dict):
-            for flag in _VARIABLE_FLAGS:
-                if flag in spec:
-                    kept[flag] = spec[flag]
+        if type(spec) is dict:  # the flags spelt out: this runs for every variable
+            if "isSecret" in spec:
+                kept["isSecret"] = spec["isSecret"]
+            if "allowOverride" in spec:
+                kept["allowOverride"] = spec["allowOverride"]
+            if "isReadOnly" in spec:
+                kept["isReadOnly"] = spec["isReadOnly"]
         out[name] = kept
     return out
 
@@ -70,6 +73,9 @@ class Resource:
     query: Mapping[str, QueryValue] = field(default_factory=dict)
     drop: tuple[str, ...] = ()  # dotted fields never stored (secrets, bulk)
     variables: tuple[str, ...] = ()  # dotted fields holding {name: {value, isSecret}} maps
+    # Top-level fields whose objects carry their own ``_links`` (IdentityRef, queue refs):
+    # the snapshot writer strips those without a deep copy (any other ``_links`` still goes).
+    links_in: tuple[str, ...] = ()
     # Allow-list of top-level fields (None = every field): for resources whose secret surface
     # is large, anything ADO adds later stays out until it is listed here.
     keep: tuple[str, ...] | None = None
@@ -130,6 +136,7 @@ PIPELINES = Resource(
     path=("_apis", "build", "definitions"),
     query={"includeAllProperties": True},
     variables=("variables",),
+    links_in=("authoredBy", "queue"),
     options={"latest_builds": {"includeLatestBuilds": True}},
     description="build/pipeline definitions with all properties (linked to their repository)",
 )

@@ -15,7 +15,7 @@ import errno
 import heapq
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
@@ -24,7 +24,7 @@ import orjson
 
 from crawler import NAME, __version__
 from crawler.errors import CrawlerError
-from crawler.resources import REGISTRY, Resource, keep_variable_flags, normalize, strip_links
+from crawler.resources import REGISTRY, keep_variable_flags, normalize, strip_links
 
 __all__ = [
     "Batch",
@@ -52,40 +52,73 @@ def normalize_item(resource: str, item: Mapping[str, Any]) -> dict[str, Any]:
     return normalize(resource, item)
 
 
+Encoder = Callable[[Mapping[str, Any]], tuple[SortKey, bytes]]
+
+
 def encode_item(resource: str, item: Mapping[str, Any]) -> tuple[SortKey, bytes]:
-    """The item's sort key and its snapshot bytes: ``orjson.dumps(normalize_item(...))``.
+    """The item's sort key and its snapshot bytes: ``orjson.dumps(normalize_item(...))``."""
+    return encoder(resource)(item)
 
-    Fast path, same bytes: an item whose only ``_links`` is at the top (as ADO sends
-    them) needs no deep copy; drops and variable maps at the top level apply to a shallow
-    copy. When the result still contains ``"_links"`` anywhere (a nested one, or just such
-    a string), or a resource is not ``shallow`` (an allow-list of fields, a nested path),
-    the full normalisation runs instead.
+
+_ENCODERS: dict[str, Encoder] = {}
+
+
+def encoder(resource: str) -> Encoder:
+    """The function that encodes items of ``resource`` (built once per resource).
+
+    Fast path, same bytes as ``orjson.dumps(normalize_item(...))``: ``_links`` at the top
+    and in the fields the registry names (``links_in``: identity and queue references)
+    are dropped from shallow copies, so no item is deep-copied. When the result still
+    holds ``"_links"`` (deeper down, or just such a string), or the resource is not
+    ``shallow`` (an allow-list of fields, a nested path), the full normalisation runs.
     """
-    entry = REGISTRY.get(resource)
-    if entry is not None and not _is_shallow(entry):  # an allow-list or a nested path
-        return _encode_slow(resource, item)
-    drop, variables = (entry.drop, entry.variables) if entry is not None else ((), ())
-    clean = dict(item)  # a C-level shallow copy; cheaper than filtering key by key
-    clean.pop("_links", None)
-    for name in drop:
-        clean.pop(name, None)
-    for name in variables:
-        if name in clean:
-            clean[name] = keep_variable_flags(clean[name])
-    data = orjson.dumps(clean, option=_DUMP)
-    if b'"_links"' in data:
-        return _encode_slow(resource, item)
-    return sort_key(resource, clean), data
-
-
-_SHALLOW: dict[str, bool] = {}  # Resource.shallow by key, computed once
-
-
-def _is_shallow(entry: Resource) -> bool:
-    known = _SHALLOW.get(entry.key)
+    known = _ENCODERS.get(resource)
     if known is None:
-        known = _SHALLOW[entry.key] = entry.shallow
+        known = _ENCODERS[resource] = _build_encoder(resource)
     return known
+
+
+def _build_encoder(resource: str) -> Encoder:
+    entry = REGISTRY.get(resource)
+    if entry is not None and not entry.shallow:  # an allow-list or a nested path
+
+        def encode_slow(item: Mapping[str, Any]) -> tuple[SortKey, bytes]:
+            return _encode_slow(resource, item)
+
+        return encode_slow
+    drop = entry.drop if entry is not None else ()
+    variables = entry.variables if entry is not None else ()
+    links_in = entry.links_in if entry is not None else ()
+    by_project = resource != "projects"
+    dumps, option = orjson.dumps, _DUMP
+
+    def encode(item: Mapping[str, Any]) -> tuple[SortKey, bytes]:
+        clean = dict(item)  # a C-level shallow copy; cheaper than filtering key by key
+        clean.pop("_links", None)
+        for name in drop:
+            clean.pop(name, None)
+        for name in links_in:
+            ref = clean.get(name)
+            if type(ref) is dict and "_links" in ref:
+                ref = dict(ref)
+                del ref["_links"]
+                clean[name] = ref
+        for name in variables:
+            if name in clean:
+                clean[name] = keep_variable_flags(clean[name])
+        data: bytes = dumps(clean, option=option)
+        if b'"_links"' in data:
+            return _encode_slow(resource, item)
+        item_id = clean.get("id")
+        if type(item_id) is not int and type(item_id) is not str:
+            item_id = str(item_id)
+        if not by_project:
+            return (item_id,), data
+        project = clean.get("project")
+        project_id = project.get("id") if type(project) is dict else None
+        return (str(project_id or ""), item_id), data
+
+    return encode
 
 
 def _encode_slow(resource: str, item: Mapping[str, Any]) -> tuple[SortKey, bytes]:
@@ -187,14 +220,16 @@ class Batch:
     """Items of one listing (or a resource's loose items), encoded and held until written.
 
     A batch goes to disk as one sorted segment when it closes, or earlier when the
-    encoded items held by all batches pass ``SEGMENT_BUDGET``: memory stays bounded
-    however large one project is.
+    encoded items held by all batches pass ``SEGMENT_BUDGET`` (checked after each page,
+    so by at most a page): memory stays bounded however large one project is.
     """
 
-    __slots__ = ("_spill", "buffer", "closed", "entries", "resource")
+    __slots__ = ("_encode", "_spill", "_writer", "buffer", "closed", "entries", "resource")
 
     def __init__(self, spill: _Spill) -> None:
         self._spill = spill
+        self._writer = spill.writer
+        self._encode = encoder(spill.resource)
         self.resource = spill.resource
         # The items' bytes back to back (orjson's own buffers are 4 KiB at least, so
         # holding them one by one would cost far more than their length).
@@ -204,13 +239,25 @@ class Batch:
 
     def add(self, item: Mapping[str, Any]) -> None:
         """Encode and keep one item (the writer never modifies ``item``)."""
+        self.extend((item,))
+
+    def extend(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Encode and keep a page of items (the memory budget is checked once a page)."""
         if self.closed:
             raise RuntimeError(f"{self.resource} batch is closed")
-        key, data = encode_item(self.resource, item)
-        start = len(self.buffer)
-        self.buffer += data
-        self.entries.append((key, start, len(data)))
-        self._spill.received(self, len(data))
+        encode, buffer, append = self._encode, self.buffer, self.entries.append
+        before = len(buffer)
+        count = 0
+        for item in items:
+            key, data = encode(item)
+            append((key, len(buffer), len(data)))
+            buffer += data
+            count += 1
+        writer = self._writer
+        writer.counts[self.resource] += count
+        writer.held += len(buffer) - before
+        if writer.held > SEGMENT_BUDGET:
+            self._spill.flush(self)
 
     def close(self) -> None:
         """Write what is held as one segment; the batch takes no more items."""
@@ -278,20 +325,12 @@ class _Spill:
         self.loose = self.batch()
         self.offset = 0
         self.index_offset = 0
-        self.count = 0  # items received, duplicates included
         self.dropped = 0  # duplicates found so far
 
     def batch(self) -> Batch:
         batch = Batch(self)
         self.open.add(batch)
         return batch
-
-    def received(self, batch: Batch, size: int) -> None:
-        self.count += 1
-        self.writer.counts[self.resource] += 1
-        self.writer.held += size
-        if self.writer.held > SEGMENT_BUDGET:
-            self.flush(batch)
 
     def flush(self, batch: Batch) -> None:
         """Write the batch's items as one sorted segment (and forget them)."""

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from crawler.emulator import EmulatorConfig, serve_in_thread
+from crawler.resources import strip_links
 
 pytestmark = [
     # msrest's own deprecation, triggered inside the SDK's ServiceClient construction.
@@ -87,7 +88,7 @@ def _paged(last: LastResponse, call: Callable[[Any], list[Any]]) -> tuple[list[A
 
 
 def _no_links(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in item.items() if k != "_links"} for item in items]
+    return [strip_links(item) for item in items]
 
 
 def _when(text: str) -> datetime:

@@ -247,6 +247,37 @@ def test_pipeline_variable_values_are_never_stored() -> None:
     assert "westeurope" not in orjson.dumps(clean).decode()
 
 
+def test_variables_keep_exactly_the_declared_flags() -> None:
+    from crawler.resources import VARIABLE_FLAGS, keep_variable_flags
+
+    spec = {flag: True for flag in VARIABLE_FLAGS} | {"value": "v", "future": 1}
+    assert keep_variable_flags({"a": spec, "b": "odd", "c": {}}) == {
+        "a": dict.fromkeys(VARIABLE_FLAGS, True),
+        "b": {},
+        "c": {},
+    }
+    assert keep_variable_flags(None) is None
+    assert keep_variable_flags(["not", "a", "map"]) == {}
+
+
+def test_identity_and_queue_links_are_dropped_on_the_fast_path() -> None:
+    from crawler.snapshot import encode_item
+
+    definition = {
+        "id": 7,
+        "project": {"id": "p"},
+        "_links": {"self": {"href": "x"}},
+        "authoredBy": {"id": "u", "_links": {"avatar": {"href": "y"}}},
+        "queue": {"id": 3, "_links": {"self": {"href": "z"}}, "pool": {"id": 1}},
+        "latestBuild": {"id": 9, "_links": {"web": {"href": "w"}}},  # deeper: the slow path
+    }
+    key, data = encode_item("pipelines", definition)
+    assert key == ("p", 7)
+    assert b"_links" not in data
+    assert orjson.loads(data) == normalize_item("pipelines", definition)
+    assert "_links" in definition["authoredBy"]  # the caller's item is untouched
+
+
 def test_strip_links_at_any_depth() -> None:
     value = {"_links": 1, "a": [{"_links": 2, "b": {"_links": 3, "c": 4}}]}
     assert strip_links(value) == {"a": [{"b": {"c": 4}}]}

@@ -21,7 +21,14 @@ from aiohttp.typedefs import Handler, Middleware
 
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.faults import FaultStats, fault_middleware
-from crawler.emulator.model import JsonDict, Org, Project, Repository, definition_reference
+from crawler.emulator.model import (
+    JsonDict,
+    Org,
+    Project,
+    Repository,
+    definition_reference,
+    identity_with_links,
+)
 from crawler.emulator.protocol import (
     LOCATIONS,
     RESOURCE_AREAS,
@@ -398,6 +405,10 @@ def _definitions(
             if latest:
                 item.update(latest_builds(org, project.index, i, base))
             did = item["id"]
+            # As ADO serves them, the identity and queue references carry their own links.
+            item["authoredBy"] = identity_with_links(item["authoredBy"], base)
+            queue = item["queue"]
+            item["queue"] = {"_links": {"self": {"href": queue["url"]}}, **queue}
             item["_links"] = {
                 "self": {"href": item["url"]},
                 "web": {"href": f"{base}/{project.id}/_build/definition?definitionId={did}"},

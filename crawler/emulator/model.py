@@ -555,6 +555,12 @@ def _identity(seed: int, k: int, base: str) -> JsonDict:
     }
 
 
+def identity_with_links(identity: JsonDict, base: str) -> JsonDict:
+    """An IdentityRef as served: with ``_links.avatar`` (the ground truth has no links)."""
+    avatar = f"{base}/_apis/GraphProfile/MemberAvatars/aad.{identity['id']}"
+    return {"_links": {"avatar": {"href": avatar}}, **identity}
+
+
 def _build_definition(org: Org, p: int, i: int, base: str) -> JsonDict:
     rng = stable_rng(org.seed, "def", p, i)
     project = org.project(p)

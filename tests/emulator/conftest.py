@@ -86,8 +86,16 @@ def project_path(name: str) -> str:
 
 
 def strip_links(items: list[Any]) -> list[Any]:
-    """Items minus ``_links`` (the ground truth has none)."""
-    return [{k: v for k, v in item.items() if k != "_links"} for item in items]
+    """Items minus ``_links`` at any depth (the ground truth has none)."""
+    return [_no_links(item) for item in items]
+
+
+def _no_links(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _no_links(v) for k, v in value.items() if k != "_links"}
+    if isinstance(value, list):
+        return [_no_links(v) for v in value]
+    return value
 
 
 EmulatorFactory = Callable[..., AbstractAsyncContextManager[tuple[RunningEmulator, Client]]]

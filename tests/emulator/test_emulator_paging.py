@@ -34,6 +34,9 @@ async def test_following_tokens_yields_exactly_the_ground_truth(
             (d["id"], d["name"]) for d in truth["pipelines"]
         ]
         assert all("_links" in d for d in definitions + pipelines)
+        # As on ADO, identity and queue references carry links of their own.
+        assert all("avatar" in d["authoredBy"]["_links"] for d in definitions)
+        assert all("self" in d["queue"]["_links"] for d in definitions)
 
 
 async def test_token_styles_differ_per_api(emulator: EmulatorFactory) -> None:

@@ -79,11 +79,12 @@ class Outcome:
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
-    if value is None:
+    if value is None and isinstance(headers, dict):
+        # A plain dict is case-sensitive; aiohttp's CIMultiDictProxy already is not.
         lowered = name.lower()
         for key, val in headers.items():
             if key.lower() == lowered:
-                return val
+                return str(val)
     return value
 
 

@@ -33,3 +33,16 @@ class Pacer:
     def set_interval(self, seconds: float) -> None:
         """Space request starts at least ``seconds`` apart (0 turns spacing off)."""
         self.interval = max(0.0, seconds)
+
+
+def ceiling_shape(rate: float) -> tuple[float, int]:
+    """The leaky bucket behind ``--rate``: (bucket size, requests let out per wake-up).
+
+    The bucket holds 50 ms of requests: a bucket of one loses every late wake-up of the
+    event loop for good (``--rate 1000`` gave ~600/s). Requests leave it in groups of
+    10 ms worth, so a fast crawl wakes the loop about 100 times a second, not once per
+    request. Any one-second window still sees at most ``rate`` plus 6%.
+    """
+    burst = max(1.0, rate * 0.05)
+    group = max(1, min(int(burst), round(rate * 0.01)))
+    return burst, group

@@ -23,7 +23,7 @@ from crawler.ado import (
     parse_retry_after,
     retry_wait,
 )
-from crawler.pacing import Pacer
+from crawler.pacing import Pacer, ceiling_shape
 
 JSON = {"Content-Type": "application/json; charset=utf-8; api-version=7.1"}
 BASE = "https://dev.azure.com/fabrikam/"
@@ -273,3 +273,37 @@ def test_cursor_always_terminates(tokens: list[str]) -> None:
         pass
     assert followed <= 20
     assert followed <= len(set(tokens))
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst", "group"),
+    [(0.1, 1.0, 1), (50, 2.5, 1), (200, 10.0, 2), (1000, 50.0, 10)],
+)
+def test_ceiling_shape(rate: float, burst: float, group: int) -> None:
+    assert ceiling_shape(rate) == (burst, group)
+
+
+@given(st.floats(min_value=0.1, max_value=1000))
+def test_a_ceiling_group_never_exceeds_its_bucket(rate: float) -> None:
+    burst, group = ceiling_shape(rate)
+    assert 1 <= group <= burst
+    assert group <= max(1, rate * 0.01 + 0.5)  # about 10 ms of requests, never more
+
+
+async def test_the_ceiling_draws_from_the_bucket_once_per_group() -> None:
+    import asyncio
+
+    from crawler.client import Ceiling
+
+    ceiling = Ceiling(1000)  # groups of 10
+    drawn: list[float] = []
+    acquire = ceiling.limiter.acquire
+
+    async def counting(amount: float = 1) -> None:
+        drawn.append(amount)
+        await acquire(amount)
+
+    ceiling.limiter.acquire = counting  # type: ignore[method-assign]
+    await asyncio.gather(*(ceiling.take() for _ in range(95)))
+    assert drawn == [10] * 10  # 95 requests: ten groups, five requests left over
+    assert ceiling.left == 5

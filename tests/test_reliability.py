@@ -274,6 +274,26 @@ async def test_redirects_are_never_followed(tmp_path: Path) -> None:
     assert captured == []
 
 
+async def test_cookies_a_server_sets_are_never_sent_back(tmp_path: Path) -> None:
+    sent: list[str] = []
+
+    @web.middleware
+    async def cookies(request: web.Request, handler: Handler) -> web.StreamResponse:
+        sent.append(request.headers.get("Cookie", ""))
+        response = await handler(request)
+        response.set_cookie("affinity", "node-7", path="/")
+        return response
+
+    async with run_emulator(SMALL, middlewares=[cookies]) as emu:
+        # By name: a cookie jar would keep cookies of a host name, never of an IP address.
+        by_name = emu.url.replace("127.0.0.1", "localhost")
+        result, snapshot = await crawl(emu, tmp_path, org=by_name)
+    assert result.exit_code == 0
+    assert len(snapshot["pipelines"]) == SMALL.projects * SMALL.pipelines_per_project
+    assert len(sent) > 5
+    assert set(sent) == {""}
+
+
 async def test_a_token_that_expires_mid_crawl_stops_the_run_with_exit_3(tmp_path: Path) -> None:
     served = 0
 

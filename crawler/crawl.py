@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -280,17 +280,20 @@ async def crawl_project(
 ) -> None:
     """List one project's resources side by side; record what cannot be read."""
     per_repo = any(r.scope == "repository" and r.key in plan.resources for r in REGISTRY.values())
+    jobs: list[Coroutine[Any, Any, None]] = []
+    for resource in REGISTRY.values():
+        if resource.scope != "project" or resource.key not in plan.resources:
+            continue
+        if per_repo and resource.key == "repositories":
+            jobs.append(_repositories_then_each(client, plan, sink, state, project))
+        else:
+            jobs.append(_list_project_resource(client, plan, sink, state, project, resource))
     try:
         async with asyncio.TaskGroup() as group:
-            for resource in REGISTRY.values():
-                if resource.scope != "project" or resource.key not in plan.resources:
-                    continue
-                if per_repo and resource.key == "repositories":
-                    group.create_task(_repositories_then_each(client, plan, sink, state, project))
-                else:
-                    group.create_task(
-                        _list_project_resource(client, plan, sink, state, project, resource)
-                    )
+            for job in jobs[1:]:
+                group.create_task(job)
+            if jobs:
+                await jobs[0]  # in this task: one task fewer per project
     finally:
         state.projects_done += 1
 

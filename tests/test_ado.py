@@ -59,6 +59,16 @@ def test_build_url_round_trips_any_segment_and_token(segment: str, token: str) -
     assert "#" not in url
 
 
+@given(text=st.one_of(_TEXT, st.text(alphabet="abcXYZ019_.~-$/ %", max_size=20)))
+def test_the_quote_shortcut_encodes_exactly_like_quote(text: str) -> None:
+    from urllib.parse import quote
+
+    from crawler.ado import _quote
+
+    assert _quote(text) == quote(text, safe="")
+    assert _quote(text, "$") == quote(text, safe="$")
+
+
 # -- classification -------------------------------------------------------------------------
 
 

@@ -316,8 +316,10 @@ class _Spill:
         self.writer = writer
         self.resource = resource
         directory = writer.directory
-        fd, self.path = tempfile.mkstemp(dir=directory, prefix=f".{resource}.", suffix=".spill")
-        self.file: BinaryIO = os.fdopen(fd, "w+b", buffering=1024 * 1024)
+        # Segments are large: they go to the spill file unbuffered, with writev.
+        self.fd, self.path = tempfile.mkstemp(
+            dir=directory, prefix=f".{resource}.", suffix=".spill"
+        )
         fd, self.index_path = tempfile.mkstemp(dir=directory, prefix=f".{resource}.", suffix=".idx")
         self.index: BinaryIO = os.fdopen(fd, "w+b", buffering=256 * 1024)
         self.segments: list[_Segment] = []
@@ -348,32 +350,36 @@ class _Spill:
                 continue
             previous = entry[0]
             kept.append(entry)
-        view = memoryview(buffer)
-        blob = b",".join([view[start : start + length] for _, start, length in kept])
-        view.release()
-        keys = [key for key, _, _ in kept]
         index = b"".join(
             orjson.dumps([[*key, length] for key, _, length in kept[i : i + INDEX_LINE]]) + b"\n"
             for i in range(0, len(kept), INDEX_LINE)
         )
+        view = memoryview(buffer)
+        parts: list[bytes | memoryview] = []
+        for _, start, length in kept:
+            parts.append(view[start : start + length])
+            parts.append(b",")
+        parts.pop()  # items joined by commas, written straight from the batch's buffer
+        size = sum(length for _, _, length in kept) + len(kept) - 1
         try:
-            self.file.write(blob)
+            _write_all(self.fd, parts)
             self.index.write(index)
         except OSError as exc:
             raise self.writer.trouble("write", exc) from None
+        del parts, view  # the buffer is not resized, only dropped: no release needed
         self.segments.append(
             _Segment(
-                keys[0],
-                keys[-1],
+                kept[0][0],
+                kept[-1][0],
                 len(self.segments),
                 self.offset,
-                len(blob),
-                len(keys),
+                size,
+                len(kept),
                 self.index_offset,
                 len(index),
             )
         )
-        self.offset += len(blob)
+        self.offset += size
         self.index_offset += len(index)
 
     def seal(self) -> int:
@@ -381,7 +387,6 @@ class _Spill:
         for batch in list(self.open):
             batch.close()
         try:
-            self.file.flush()
             self.index.flush()
         except OSError as exc:
             raise self.writer.trouble("write", exc) from None
@@ -409,7 +414,7 @@ class _Spill:
                 yield entry
 
     def write_sorted(self, out: _Output) -> None:
-        fd = self.file.fileno()
+        fd = self.fd
         out.write(b"[")
         first = True
         for cluster in self.clusters or []:
@@ -427,12 +432,28 @@ class _Spill:
         out.write(b"]")
 
     def close(self) -> None:
-        for handle in (self.file, self.index):
-            with contextlib.suppress(OSError):  # e.g. a full disk flushing what is discarded
-                handle.close()
+        with contextlib.suppress(OSError):  # e.g. a full disk flushing what is discarded
+            self.index.close()
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
         for path in (self.path, self.index_path):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+
+
+_IOV_MAX = 1024  # buffers per writev call (the POSIX minimum most systems use)
+
+
+def _write_all(fd: int, parts: list[bytes | memoryview]) -> None:
+    """Write ``parts`` back to back with as few system calls as can be."""
+    for first in range(0, len(parts), _IOV_MAX):
+        chunk = parts[first : first + _IOV_MAX]
+        done = os.writev(fd, chunk)
+        expected = sum(len(part) for part in chunk)
+        if done < expected:  # a short write: finish the rest one buffer at a time
+            rest = b"".join(chunk)[done:]
+            while rest:
+                rest = rest[os.write(fd, rest) :]
 
 
 class _Output:

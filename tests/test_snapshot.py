@@ -318,3 +318,21 @@ def test_logging_command_shape() -> None:
     assert command("task.setprogress", "Crawling", value="40") == (
         "##vso[task.setprogress value=40;]Crawling"
     )
+
+
+def test_write_all_finishes_a_short_writev(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from crawler import snapshot
+
+    real = os.writev
+
+    def short(fd: int, parts: list[bytes]) -> int:
+        return real(fd, parts[:1])  # only the first buffer, as a full pipe or disk might
+
+    monkeypatch.setattr(os, "writev", short)
+    monkeypatch.setattr(snapshot, "_IOV_MAX", 3)
+    target = tmp_path / "out"
+    with target.open("wb") as out:
+        snapshot._write_all(out.fileno(), [b"ab", memoryview(b"cd"), b",", b"ef", b"g"])
+    assert target.read_bytes() == b"abcd,efg"

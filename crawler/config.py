@@ -119,7 +119,7 @@ KEYS: tuple[Key, ...] = (
     Key("org", "org", ("--org",), "organization or collection URL"),
     Key("output", "path", ("-o", "--output"), "where the snapshot is written"),
     Key("concurrency", "int", ("--concurrency",), "requests in flight at most", 1, 256),
-    Key("rate", "float", ("--rate",), "requests per second ceiling", 0.1, 1000),
+    Key("rate", "float", ("--rate",), "requests per second ceiling", 0.1, 10000),
     Key("page_size", "int", ("--page-size",), "$top sent for paged lists", 1, 10000),
     Key("timeout_s", "float", ("--timeout",), "total seconds per request", 1, 600),
     Key("connect_timeout_s", "float", ("--connect-timeout",), "seconds to connect", 1, 600),

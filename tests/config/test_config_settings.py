@@ -240,7 +240,7 @@ def test_wrong_types_in_file(tmp_path: Path, toml: str, fragments: list[str]) ->
     ("key", "low_bad", "high_bad", "allowed"),
     [
         ("concurrency", 0, 257, "1..256"),
-        ("rate", 0.05, 1000.5, "0.1..1000"),
+        ("rate", 0.05, 10000.5, "0.1..10000"),
         ("page_size", 0, 10001, "1..10000"),
         ("timeout_s", 0.5, 601, "1..600"),
         ("deadline_s", 9, 86401, "10..86400"),

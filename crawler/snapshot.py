@@ -195,7 +195,7 @@ def _umask() -> int:
     return mask
 
 
-SEGMENT_BUDGET = 32 * 1024 * 1024  # encoded bytes held in memory over all open batches
+SEGMENT_BUDGET = 16 * 1024 * 1024  # encoded bytes held in memory over all open batches
 INDEX_LINE = 256  # index entries per line of a segment's index (one orjson call each)
 _SMALL_COPY = 64 * 1024  # a copy below this goes through the output buffer
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EPERM}

@@ -7,10 +7,25 @@ escaping (``<``, ``&``, quotes, ``|``, non-ASCII). ``changed_snapshot()`` applie
 from __future__ import annotations
 
 import copy
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def check_golden(name: str, actual: str) -> None:
+    """Compare with golden/NAME byte for byte (UPDATE_GOLDEN=1 rewrites it)."""
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(actual.encode("utf-8"))
+    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
+    assert actual == path.read_bytes().decode("utf-8"), f"{name} differs from its golden file"
+
 
 ORG = "fabrikam"
 P_A = "0a0a0a0a-0000-4000-8000-00000000000a"

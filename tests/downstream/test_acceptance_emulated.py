@@ -9,7 +9,6 @@ regenerate them with ``UPDATE_GOLDEN=1 .venv/bin/pytest tests/downstream`` and r
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import downstream_data
 import jsonschema
 import orjson
 from downstream_data import Result
@@ -32,7 +32,6 @@ from crawler.schema import multi_schema
 from crawler.validate import Validator
 from tests.crawl_helpers import crawl
 
-GOLDEN = Path(__file__).parent / "golden" / "emulated"
 CORE = "projects,repositories,pipelines"
 SIZE: dict[str, Any] = {"projects": 4, "repos_per_project": 4, "pipelines_per_project": 5}
 URL_FIELDS = {"remoteUrl", "sshUrl", "webUrl"}
@@ -61,13 +60,8 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def check_golden(name: str, actual: str) -> None:
-    """Compare with golden/emulated/NAME byte for byte (UPDATE_GOLDEN=1 rewrites it)."""
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(actual.encode("utf-8"))
-    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
-    assert actual == path.read_bytes().decode("utf-8"), f"{name} differs from its golden file"
+    """Compare with golden/emulated/NAME (UPDATE_GOLDEN=1 rewrites it)."""
+    downstream_data.check_golden(f"emulated/{name}", actual)
 
 
 # ---------------------------------------------------------------- diff: known changes

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from downstream_data import (
     P_C,
     Result,
     changed,
+    check_golden,
     error,
     make_snapshot,
     project,
@@ -37,18 +37,6 @@ from crawler.report.findings import compute_findings
 from crawler.report.html import render_html
 from crawler.report.markdown import render_markdown as report_markdown
 from crawler.report.model import build_inventory
-
-GOLDEN = Path(__file__).parent / "golden"
-
-
-def check_golden(name: str, actual: str) -> None:
-    """Compare with golden/NAME byte for byte (UPDATE_GOLDEN=1 rewrites it)."""
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(actual.encode("utf-8"))
-    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
-    assert actual == path.read_bytes().decode("utf-8"), f"{name} differs from its golden file"
 
 
 def test_findings_of_the_reference_org() -> None:

@@ -265,10 +265,10 @@ class AdoClient:
         async with self._semaphore:
             await self._wait_turn(url)
             timeout = self._timeout  # one object while the deadline is further away
-            if self.deadline is not None and self.deadline - loop.time() < self.options.timeout_s:
+            left = self.deadline - loop.time() if self.deadline is not None else None
+            if left is not None and left < self.options.timeout_s:
                 timeout = aiohttp.ClientTimeout(
-                    total=max(0.001, self.deadline - loop.time()),
-                    connect=self.options.connect_timeout_s,
+                    total=max(0.001, left), connect=self.options.connect_timeout_s
                 )
             self.stats.requests += 1
             self.stats.in_flight += 1

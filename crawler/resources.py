@@ -50,7 +50,7 @@ def keep_variable_flags(variables: Any) -> Any:
     out: dict[str, dict[str, Any]] = {}
     for name, spec in variables.items():
         kept: dict[str, Any] = {}
-        if type(spec) is dict:  # the flags spelt out: this runs for every variable
+        if isinstance(spec, dict):  # the flags spelt out: this runs for every variable
             if "isSecret" in spec:
                 kept["isSecret"] = spec["isSecret"]
             if "allowOverride" in spec:

@@ -328,6 +328,7 @@ class _Spill:
         self.offset = 0
         self.index_offset = 0
         self.dropped = 0  # duplicates found so far
+        self.clusters: list[list[_Segment]] = []  # set by seal(), in key order
 
     def batch(self) -> Batch:
         batch = Batch(self)
@@ -416,19 +417,16 @@ class _Spill:
     def write_sorted(self, out: _Output) -> None:
         fd = self.fd
         out.write(b"[")
-        first = True
-        for cluster in self.clusters or []:
+        separator = b""
+        for cluster in self.clusters:
             if len(cluster) == 1:
-                if not first:
-                    out.write(b",")
+                out.write(separator)
                 out.copy(fd, cluster[0].offset, cluster[0].length)
-                first = False
-                continue
-            for _, _, offset, length in self._merged(cluster):
-                if not first:
-                    out.write(b",")
-                out.write(os.pread(fd, length, offset))
-                first = False
+            else:
+                for n, (_, _, offset, length) in enumerate(self._merged(cluster)):
+                    out.write(b"," if n else separator)
+                    out.write(os.pread(fd, length, offset))
+            separator = b","
         out.write(b"]")
 
     def close(self) -> None:

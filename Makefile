@@ -11,8 +11,11 @@ install: ## create .venv and install the package with its test extras
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 
-test: ## the whole test suite (what CI runs)
-	$(PY) -m pytest -q
+test: ## the whole test suite (what CI runs), with branch coverage of crawler/ (children included)
+	rm -rf .coverage && mkdir -p .coverage
+	$(PY) -m coverage run -m pytest -q
+	$(PY) -m coverage combine -q
+	$(PY) -m coverage report
 
 lint:
 	$(BIN)/ruff check crawler tests bench

@@ -59,6 +59,10 @@ async def test_private_ca_needs_and_accepts_a_ca_bundle(tmp_path: Path) -> None:
     assert len(orjson.loads((tmp_path / "inventory.json").read_bytes())["projects"]) == 3
 
 
+# A child under a file-size limit cannot save coverage data either: run it unmeasured.
+UNMEASURED_ENV = {k: v for k, v in CLEAN_ENV.items() if not k.startswith("COVERAGE_")}
+
+
 def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -70,7 +74,7 @@ async def test_a_full_disk_keeps_the_earlier_snapshot(tmp_path: Path) -> None:
     async with run_emulator(SMALL) as emu:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "crawler", "crawl", "--org", emu.url, *FAST,
-            env={**CLEAN_ENV, "SYSTEM_ACCESSTOKEN": emu.config.token}, cwd=tmp_path,
+            env={**UNMEASURED_ENV, "SYSTEM_ACCESSTOKEN": emu.config.token}, cwd=tmp_path,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             preexec_fn=_limit_file_size,
         )  # fmt: skip

@@ -13,7 +13,7 @@ another host.
 from __future__ import annotations
 
 import asyncio
-import bisect
+import contextlib
 import gc
 import logging
 import random
@@ -38,7 +38,6 @@ from crawler.ado import (
     RateLimit,
     build_url,
     classify,
-    pace_wait,
     parse_list,
     retry_wait,
 )
@@ -161,7 +160,8 @@ class AdoClient:
         self._redact = redact
         self._rng = rng or random.Random()  # jitter, not cryptography
         self._pacer = Pacer()
-        self._charged: list[float] = []  # loop times of answers that cost budget, ascending
+        # Replaced (after being set) whenever the schedule changes: waiters re-read it then.
+        self._schedule_changed = asyncio.Event()
         # The requests-per-second ceiling (see pacing.ceiling_shape).
         self._ceiling = Ceiling(options.rate)
         self._semaphore = asyncio.Semaphore(options.concurrency)
@@ -251,9 +251,10 @@ class AdoClient:
                 status or "error",
                 self._redact(url),
             )
-            if kind is Kind.THROTTLED:
+            if rate.retry_after is not None or kind is Kind.THROTTLED:
                 # One shared pause: every task waits for the same moment.
-                self._pacer.pause_until(loop.time() + wait)
+                self._pacer.pause(loop.time(), wait)
+                self._reschedule()
             else:
                 self.stats.wait_s += wait
                 await asyncio.sleep(wait)
@@ -302,37 +303,47 @@ class AdoClient:
         self.stats.bytes += len(body)
         wall = time.time()
         rate = RateLimit.from_headers(headers, now=wall)
-        if status != 429:
-            self._charged.append(loop.time())  # blocked requests cost no budget
-            if len(self._charged) > 200_000:
-                del self._charged[:100_000]
-        if rate.limit is not None or rate.delay is not None:
-            horizon = loop.time() - max(0.0, (rate.reset or wall) - wall)
-            recent = len(self._charged) - bisect.bisect_left(self._charged, horizon)
-            self._pacer.set_interval(pace_wait(rate, now=wall, sent_recently=recent))
+        pacer = self._pacer
+        before = pacer.spacing
+        pacer.observe(status, rate, now=loop.time(), wall=wall, in_flight=self.stats.in_flight + 1)
+        if pacer.spacing < before:
+            self._reschedule()  # a shrinking spacing frees waiting requests at once
         return _classify_without_gc(status, headers, body), rate, None
 
-    async def _wait_turn(self, url: str) -> None:
-        """Wait for the shared pacer and the rate limiter, in that order, until both agree.
+    def _reschedule(self) -> None:
+        """Wake every request waiting for its turn, so that it reads the new schedule."""
+        self._schedule_changed.set()
+        self._schedule_changed = asyncio.Event()
 
-        The pacer is asked again after the limiter: a 429 may have set a shared pause
-        while this request queued for the limiter, and it must not slip out then.
+    async def _wait_turn(self, url: str) -> None:
+        """Wait until the shared schedule and the rate ceiling both let this request start.
+
+        Nothing is booked ahead: a waiting request sleeps until the schedule's next start
+        or until the schedule changes, whichever comes first, then reads it again. The
+        schedule is asked again after the ceiling, since a 429 may have paused everyone
+        while this request queued there.
         """
         loop = asyncio.get_running_loop()
+        pacer = self._pacer
         while True:
-            wait = self._pacer.reserve(loop.time())
-            if self.deadline is not None and loop.time() + wait > self.deadline:
+            now = loop.time()
+            wait = pacer.wait_for(now)
+            if wait <= 0:
+                await self._ceiling.take()
+                if pacer.try_start(loop.time()):
+                    return
+                continue
+            if self.deadline is not None and now + wait > self.deadline:
                 raise AdoError(
                     "the run's deadline passed while waiting for the throttling pause to end",
                     url=self._redact(url),
                     code="deadline",
                 )
-            if wait > 0:
-                self.stats.wait_s += wait
-                await asyncio.sleep(wait)
-            await self._ceiling.take()
-            if self._pacer.resume_at <= loop.time():
-                return
+            changed = self._schedule_changed
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await changed.wait()
+            self.stats.wait_s += loop.time() - now
 
     async def _read_body(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
         limit = self.options.max_response_bytes

@@ -8,10 +8,13 @@ latest answer wins) and the spacing between request starts (the larger of what
 re-reads the schedule whenever it changes and leaves as soon as the new one allows.
 
 The ``Remaining``/``Reset`` signal is bounded and self-correcting: it is never read from a
-429 (those headers describe the blocked state), the cost of one request is learnt from
-how much ``Remaining`` drops per answer of ours (never the identity's whole usage divided
-by our request count: a job token's identity is shared with every other pipeline run),
-the spacing it asks for is capped, and the next answer that shows room turns it off.
+429 (those headers describe the blocked state); below a fifth of the limit each answer whose
+``Remaining`` is still falling widens the spacing a step and each answer where it holds or
+rises narrows it, so the crawl settles at the pace the budget refills, whatever model the
+server follows; the spacing never exceeds what the budget sustains until ``Reset`` for the
+cost of one request learnt from how much ``Remaining`` drops per answer of ours (never the
+identity's whole usage divided by our request count: a job token's identity is shared with
+every other pipeline run), nor one second; an answer above a fifth of the limit turns it off.
 Docs: https://learn.microsoft.com/azure/devops/integrate/concepts/rate-limits
 """
 
@@ -28,6 +31,10 @@ LOW_WATER = 0.2  # Remaining below this share of the limit: pace pre-emptively
 TARGET = 0.9  # aim at this share of the pace the budget sustains
 MAX_BUDGET_SPACING_S = 1.0  # the pre-emptive signal never spaces requests further apart
 COST_SAMPLES = 15  # recent drops of Remaining the cost estimate is the median of
+MIN_BUDGET_SPACING_S = 0.005  # the first step of pre-emptive pacing
+STEP = (
+    1.5  # each answer with Remaining still falling widens the spacing this much; others narrow it
+)
 
 
 def delay_spacing(delay: float | None, in_flight: int) -> float:
@@ -136,9 +143,23 @@ class Pacer:
         """
         if not 200 <= status < 300:
             return
-        self.delay_gap = delay_spacing(rate.delay, in_flight)
+        low = rate.limit and rate.remaining is not None and rate.remaining < rate.limit * LOW_WATER
+        if rate.delay or not low:
+            self.delay_gap = delay_spacing(rate.delay, in_flight)
+        else:
+            # Not delayed, but the budget is low: an answer the server sent before it began
+            # delaying others may arrive late; narrow the spacing a step instead of dropping it.
+            self.delay_gap /= STEP
+        previous = self.meter.previous
         self.meter.observe(rate.remaining)
-        self.budget_gap = budget_spacing(rate, now=wall, cost=self.meter.cost)
+        ceiling = budget_spacing(rate, now=wall, cost=self.meter.cost)
+        if ceiling <= 0 or rate.remaining is None:
+            self.budget_gap = 0.0  # room again (or no budget to go by): no pre-emptive pacing
+        elif previous is not None and rate.remaining < previous:
+            # Still falling: slow down step by step, up to what the budget sustains.
+            self.budget_gap = min(ceiling, max(self.budget_gap * STEP, MIN_BUDGET_SPACING_S))
+        else:
+            self.budget_gap = min(ceiling, self.budget_gap / STEP)  # holding or refilling
 
 
 def ceiling_shape(rate: float) -> tuple[float, int]:

@@ -155,11 +155,28 @@ def test_cost_comes_from_our_own_drops_not_the_identitys_usage() -> None:
         meter.observe(remaining)
     assert meter.cost == pytest.approx(0.5)
     pacer = Pacer()
-    for n, remaining in enumerate((30.0, 29.9, 29.8)):
+    gaps = []
+    for n in range(40):
+        limits = RateLimit(limit=200, remaining=30.0 - n / 10, reset=WALL + n + 300)
+        pacer.observe(200, limits, now=float(n), wall=WALL + n, in_flight=8)
+        gaps.append(pacer.budget_gap)
+    # Step by step while Remaining falls, up to 0.1 TSTU per request over 300 s:
+    # 300 * 0.1 / (0.9 * 200) = 0.17 s, never 300 * 170 / 180 s.
+    assert gaps[0] == 0.0
+    assert gaps == sorted(gaps)
+    assert gaps[-1] == pytest.approx(300 * 0.1 / 180, rel=0.05)
+
+
+def test_the_budget_spacing_narrows_while_remaining_holds_or_rises() -> None:
+    pacer = Pacer()
+    for n, remaining in enumerate((30.0, 29.0, 28.0, 27.0, 26.0, 25.0)):
         limits = RateLimit(limit=200, remaining=remaining, reset=WALL + 300)
         pacer.observe(200, limits, now=float(n), wall=WALL + n, in_flight=8)
-    # 0.1 TSTU per request: 300 s * 0.1 / (0.9 * 200) = 0.17 s, not 300 * 170 / 180 s.
-    assert pacer.budget_gap == pytest.approx(300 * 0.1 / 180, rel=0.05)
+    wide = pacer.budget_gap
+    assert wide > 0
+    limits = RateLimit(limit=200, remaining=25.5, reset=WALL + 300)  # a bucket refilling
+    pacer.observe(200, limits, now=7.0, wall=WALL + 7, in_flight=8)
+    assert 0 < pacer.budget_gap < wide
 
 
 def test_a_429s_headers_never_slow_the_crawl() -> None:

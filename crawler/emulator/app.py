@@ -564,7 +564,7 @@ def create_app(
     """The emulator as an aiohttp application.
 
     Order of middlewares: request log and latency, auth, throttling (when
-    ``config.throttle.limit`` is set), faults (when ``config.faults`` injects any), then
+    ``config.throttle.enabled``), faults (when ``config.faults`` injects any), then
     the extra ``middlewares``, in order.
     """
     state = EmulatorState(
@@ -575,7 +575,7 @@ def create_app(
         pages=PageCache(page_cache_bytes),
     )
     chain: list[Middleware] = [_log_middleware, _auth_middleware]
-    if config.throttle.limit > 0:
+    if config.throttle.enabled:
         throttle_mw, state.throttle_stats = throttle_middleware(config.throttle)
         chain.append(throttle_mw)
     if config.faults.rate > 0 or config.faults.permanent:

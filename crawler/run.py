@@ -99,6 +99,7 @@ def client_options(settings: Settings) -> ClientOptions:
         max_pages=settings.max_pages,
         max_response_bytes=int(settings.max_response_mb * 1024 * 1024),
         ca_bundle=str(settings.ca_bundle) if settings.ca_bundle else None,
+        outage_tolerance_s=settings.outage_tolerance_s,
     )
 
 
@@ -182,6 +183,9 @@ async def crawl_to_file(
         "elapsed_s": round(elapsed, 3),
         "window_s": round(stats.window_s, 3),
         "bytes": stats.bytes,
+        "outages": stats.outages,
+        "outage_s": round(stats.outage_s, 3),
+        "outage_probes": stats.outage_probes,
         "duplicates": writer.duplicates,
         "items": dict(writer.counts),
     }

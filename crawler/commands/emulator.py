@@ -119,6 +119,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     faults.add_argument("--fault-seed", type=int, default=0)
     faults.add_argument(
+        "--outage-after",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --outage-seconds: after N requests the server goes away (default: 0)",
+    )
+    faults.add_argument(
+        "--outage-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="how long the server is away: listener closed, connections reset (0 = no outage)",
+    )
+    faults.add_argument(
         "--loop-token",
         nargs="+",
         default=[],
@@ -182,6 +196,12 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         shared = 0.85 * args.throttle_limit if args.throttle == "shared" else 0.0
     _check(0 <= shared <= max(args.throttle_limit, 0), "--throttle-shared-usage must be 0..limit")
     _check(0 <= args.fault_rate <= 1, "--fault-rate must be between 0 and 1")
+    _check(args.outage_after >= 0, "--outage-after must be 0 or more")
+    _check(args.outage_seconds >= 0, "--outage-seconds must be 0 or more")
+    _check(
+        args.outage_after == 0 or args.outage_seconds > 0,
+        "--outage-after needs --outage-seconds S (how long the server is away)",
+    )
     kinds = tuple(k.strip() for k in args.fault_kinds.split(",") if k.strip())
     unknown = [k for k in kinds if k not in FAULT_KINDS]
     _check(
@@ -237,6 +257,8 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
             kinds=kinds,
             seed=args.fault_seed,
             loop_token=tuple(dict.fromkeys(args.loop_token)),
+            outage_after=args.outage_after,
+            outage_s=args.outage_seconds,
         ),
         mutations=tuple(args.mutation),
     )

@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from crawler.emulator.config import EmulatorConfig
-from crawler.emulator.faults import FaultStats, fault_middleware
+from crawler.emulator.faults import OUTAGE_KEY, FaultStats, Outage, fault_middleware
 from crawler.emulator.model import (
     JsonDict,
     Org,
@@ -578,10 +578,12 @@ def create_app(
     if config.throttle.enabled:
         throttle_mw, state.throttle_stats = throttle_middleware(config.throttle)
         chain.append(throttle_mw)
-    if config.faults.rate > 0 or config.faults.permanent:
+    if config.faults.rate > 0 or config.faults.permanent or config.faults.plays_outage:
         fault_mw, state.fault_stats = fault_middleware(config.faults)
         chain.append(fault_mw)
     app = web.Application(middlewares=[*chain, *middlewares])
+    if config.faults.plays_outage:
+        app[OUTAGE_KEY] = Outage(config.faults.outage_after, config.faults.outage_s)
     app[STATE_KEY] = state
     app.router.add_route("*", "/{tail:.*}", _dispatch)
     return app

@@ -78,7 +78,8 @@ class FaultConfig:
     ``max_consecutive`` times in a row, so a crawler with a larger retry budget
     always gets through; URLs containing one of ``permanent`` always fail (500).
     ``loop_token`` names resources (``projects``, ``definitions``, ``pipelines``)
-    whose continuation token repeats forever.
+    whose continuation token repeats forever. ``outage_after``/``outage_s``: the whole
+    server goes away once (see crawler/emulator/faults.py, ``Outage``).
     """
 
     rate: float = 0.0
@@ -89,6 +90,15 @@ class FaultConfig:
     stall_s: float = 30.0
     permanent: tuple[str, ...] = ()
     loop_token: tuple[str, ...] = ()
+    # An outage: after ``outage_after`` requests the server is away for ``outage_s`` seconds
+    # (its listener closed, open connections reset), then back on the same port.
+    outage_after: int = 0
+    outage_s: float = 0.0
+
+    @property
+    def plays_outage(self) -> bool:
+        """True when an outage is configured."""
+        return self.outage_s > 0
 
 
 @dataclass(frozen=True, slots=True)

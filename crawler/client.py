@@ -91,6 +91,8 @@ class Stats:
     outage_probes: int = 0  # requests sent to see whether it is back
     unreachable_since: float | None = None  # loop time the current outage began, if any
     outage_tolerance_s: float = 0.0
+    second_pass_retried: int = 0  # scopes that failed for transient reasons, asked again
+    second_pass_recovered: int = 0  # of those, read in full the second time
     first_sent: float | None = None  # loop time the first request went out
     last_received: float | None = None  # loop time the last response was complete
     items: dict[str, int] = field(default_factory=dict)
@@ -409,9 +411,23 @@ class AdoClient:
                 async with asyncio.timeout(max(0.0, limit)):
                     await changed.wait()
 
+    async def server_back(self) -> bool:
+        """True when the server answers: at once unless the crawl gave up on an outage, and
+        then after one more probe (which closes the breaker again when it is answered)."""
+        if not self.breaker.given_up:
+            return True
+        if self._last_good_url is None:
+            return False
+        if await self._send_probe(self._last_good_url):
+            self.breaker.reset()
+            self.stats.unreachable_since = None
+            self._outage_changed_now()
+            log.warning("the server answers again; asking again for what the outage cut off")
+            return True
+        return False
+
     async def _probe(self, url: str) -> None:
         """Send one probe when its backoff has passed; close the breaker if it is answered."""
-        assert self._session is not None
         loop = asyncio.get_running_loop()
         breaker = self.breaker
         wake = min(breaker.next_probe_at(), breaker.expires_at())
@@ -422,7 +438,14 @@ class AdoClient:
             return
         if self.deadline is not None and loop.time() >= self.deadline:
             return
-        target = self._last_good_url or url
+        if await self._send_probe(self._last_good_url or url):
+            self._server_answered()
+        else:
+            breaker.probe_failed()
+
+    async def _send_probe(self, target: str) -> bool:
+        """One request to see whether the server is there: True when it answers."""
+        assert self._session is not None
         self.stats.requests += 1
         self.stats.outage_probes += 1
         try:
@@ -437,12 +460,8 @@ class AdoClient:
                 await resp.read()
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.info("outage probe failed: %s", type(exc).__name__)
-            breaker.probe_failed()
-            return
-        if is_outage_status(status, has_retry_after):
-            breaker.probe_failed()
-            return
-        self._server_answered()
+            return False
+        return not is_outage_status(status, has_retry_after)
 
     def _outage_error(self, url: str) -> TransportError:
         tolerance = self.options.outage_tolerance_s

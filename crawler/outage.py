@@ -96,6 +96,13 @@ class Breaker:
             self.outage_s += max(0.0, now - self.opened_at)
         return self.given_up
 
+    def reset(self) -> None:
+        """Forget an outage given up on (the server answered a later check): closed again."""
+        self.given_up = False
+        self.opened_at = None
+        self.failures = 0
+        self.probes = 0
+
     def unreachable_for(self, now: float) -> float | None:
         """Seconds the server has been unreachable, or None when it answers."""
         return None if self.opened_at is None else max(0.0, now - self.opened_at)

@@ -33,6 +33,7 @@ from crawler.errors import (
     UsageError,
 )
 from crawler.progress import Progress, summary
+from crawler.second_pass import second_pass
 from crawler.snapshot import SnapshotWriter, build_header
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,8 @@ async def crawl_to_file(
     try:
         async with client, asyncio.timeout(settings.deadline_s + 30):
             await crawl_org(client, plan, writer, state)
+            retried, recovered = await second_pass(client, plan, writer, state)
+            stats.second_pass_retried, stats.second_pass_recovered = retried, recovered
         if state.projects_seen == 0:
             if settings.projects or settings.exclude_projects:
                 raise UsageError(
@@ -186,6 +189,8 @@ async def crawl_to_file(
         "outages": stats.outages,
         "outage_s": round(stats.outage_s, 3),
         "outage_probes": stats.outage_probes,
+        "second_pass_retried": stats.second_pass_retried,
+        "second_pass_recovered": stats.second_pass_recovered,
         "duplicates": writer.duplicates,
         "items": dict(writer.counts),
     }

@@ -64,7 +64,7 @@ async def serve(config: EmulatorConfig, log_path: Path, cache_mb: int) -> None:
     middlewares: list[Middleware] = []
     throttle_stats: ThrottleStats | None = None
     if not app_wires_middlewares():
-        if config.throttle.limit > 0:
+        if config.throttle.enabled:
             throttle, throttle_stats = throttle_middleware(config.throttle)
             middlewares.append(throttle)
         if config.faults.rate > 0 or config.faults.permanent:

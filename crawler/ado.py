@@ -247,49 +247,17 @@ def retry_wait(
 ) -> float:
     """How long to wait before retrying a response of this kind.
 
-    The server's word wins: a ``Retry-After`` is a floor under the computed backoff
-    (never shortened by jitter), and is not capped, because retrying earlier only
-    earns another 429.
+    The server's word wins: with a ``Retry-After`` (429 or 503) the wait is exactly that
+    long, neither shortened by jitter nor lengthened by backoff, and not capped, because
+    retrying earlier only earns another refusal. The client makes it one shared pause.
     """
     computed = backoff_delay(attempt, base=base, cap=cap, rand=rand)
     if rate.retry_after is not None:
-        return max(rate.retry_after, computed if kind is not Kind.THROTTLED else 0.0)
+        return rate.retry_after
     if kind is Kind.THROTTLED:
         # 429 without Retry-After: wait at least the base, so parallel tasks spread out.
         return max(computed, base)
     return computed
-
-
-def pace_wait(
-    rate: RateLimit,
-    *,
-    now: float,
-    sent_recently: int = 0,
-    low_water: float = 0.2,
-    target: float = 0.9,
-) -> float:
-    """Minimum spacing between request starts that keeps the identity budget from running out.
-
-    Nothing while ``X-RateLimit-Remaining`` is above ``low_water`` of the limit. Below it,
-    the crawl slows to ``target`` of the pace the budget sustains: the usage still in the
-    window (limit - remaining) drains by ``X-RateLimit-Reset``, and ``sent_recently``
-    (requests this client sent in that time) tells what one request costs, so the
-    budget allows limit / cost requests per (reset - now) seconds. When the server says
-    it already delayed a request (``X-RateLimit-Delay``), space requests at least that much.
-    """
-    wait = rate.delay or 0.0
-    if (
-        rate.limit
-        and rate.remaining is not None
-        and rate.reset is not None
-        and rate.remaining < rate.limit * low_water
-    ):
-        until_reset = max(0.0, rate.reset - now)
-        used = max(0.0, rate.limit - rate.remaining)
-        cost = used / sent_recently if sent_recently > 0 else 1.0
-        cost = max(cost, rate.limit / 1_000_000)  # never treat a request as free
-        wait = max(wait, until_reset * cost / (target * rate.limit))
-    return wait
 
 
 class PagingError(ValueError):

@@ -13,7 +13,7 @@ another host.
 from __future__ import annotations
 
 import asyncio
-import bisect
+import contextlib
 import gc
 import logging
 import random
@@ -38,7 +38,6 @@ from crawler.ado import (
     RateLimit,
     build_url,
     classify,
-    pace_wait,
     parse_list,
     retry_wait,
 )
@@ -52,6 +51,7 @@ from crawler.errors import (
     ServerError,
     TransportError,
 )
+from crawler.outage import Breaker, is_outage_status
 from crawler.pacing import Pacer, ceiling_shape
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class ClientOptions:
     max_pages: int = 10_000
     max_response_bytes: int = 64 * 1024 * 1024
     ca_bundle: str | None = None
+    outage_tolerance_s: float = 600.0
 
 
 @dataclass(slots=True)
@@ -85,6 +86,13 @@ class Stats:
     wait_s: float = 0.0
     bytes: int = 0
     in_flight: int = 0
+    outages: int = 0  # times the server was unreachable for several requests in a row
+    outage_s: float = 0.0  # seconds it was unreachable, in all
+    outage_probes: int = 0  # requests sent to see whether it is back
+    unreachable_since: float | None = None  # loop time the current outage began, if any
+    outage_tolerance_s: float = 0.0
+    second_pass_retried: int = 0  # scopes that failed for transient reasons, asked again
+    second_pass_recovered: int = 0  # of those, read in full the second time
     first_sent: float | None = None  # loop time the first request went out
     last_received: float | None = None  # loop time the last response was complete
     items: dict[str, int] = field(default_factory=dict)
@@ -111,6 +119,19 @@ def _classify_without_gc(status: int, headers: Mapping[str, str], body: bytes) -
 
 def _identity(text: str) -> str:
     return text
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    """A failure that says the server is away: refused, reset, or a connect timeout.
+
+    A connection cut mid-body or a read timeout means the server is there but this answer
+    went wrong; those stay ordinary retries.
+    """
+    if isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ServerDisconnectedError):
+        return True
+    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.SocketTimeoutError):
+        return False
+    return isinstance(exc, aiohttp.ClientOSError)
 
 
 class Ceiling:
@@ -161,7 +182,13 @@ class AdoClient:
         self._redact = redact
         self._rng = rng or random.Random()  # jitter, not cryptography
         self._pacer = Pacer()
-        self._charged: list[float] = []  # loop times of answers that cost budget, ascending
+        # Replaced (after being set) whenever the schedule changes: waiters re-read it then.
+        self._schedule_changed = asyncio.Event()
+        self.breaker = Breaker(options.outage_tolerance_s)
+        self.stats.outage_tolerance_s = options.outage_tolerance_s
+        self._outage_changed = asyncio.Event()  # replaced when the breaker closes or gives up
+        self._probing = False
+        self._last_good_url: str | None = None  # what the probe asks for
         # The requests-per-second ceiling (see pacing.ceiling_shape).
         self._ceiling = Ceiling(options.rate)
         self._semaphore = asyncio.Semaphore(options.concurrency)
@@ -217,9 +244,20 @@ class AdoClient:
         for 401/403/404, and another :class:`AdoError` when retries or time run out.
         """
         attempt = 0
+        loop = asyncio.get_running_loop()
         while True:
-            outcome, rate, error = await self._attempt(url)
+            outcome, rate, error, unreachable = await self._attempt(url)
+            if unreachable:
+                if self.breaker.failure(loop.time()):
+                    # The server is away: wait for it as one crawl, not as N retry budgets.
+                    self._outage_opened()
+                    self.stats.retries += 1
+                    continue  # _attempt waits for the breaker to close before sending
+            elif outcome is not None:
+                self._server_answered()
             if outcome is not None and outcome.kind is Kind.OK:
+                if self._last_good_url is None:
+                    self._last_good_url = url  # usually a small first answer: the probe's target
                 return outcome
             kind = outcome.kind if outcome is not None else None
             if outcome is not None and kind not in RETRYABLE:
@@ -238,7 +276,6 @@ class AdoClient:
                 cap=self.options.backoff_max_s,
                 rand=self._rng.random(),
             )
-            loop = asyncio.get_running_loop()
             if self.deadline is not None and loop.time() + wait > self.deadline:
                 raise self._exhausted(kind, status, url, reason, "deadline", attempt)
             attempt += 1
@@ -251,17 +288,21 @@ class AdoClient:
                 status or "error",
                 self._redact(url),
             )
-            if kind is Kind.THROTTLED:
+            if rate.retry_after is not None or kind is Kind.THROTTLED:
                 # One shared pause: every task waits for the same moment.
-                self._pacer.pause_until(loop.time() + wait)
+                self._pacer.pause(loop.time(), wait)
+                self._reschedule()
             else:
                 self.stats.wait_s += wait
                 await asyncio.sleep(wait)
 
-    async def _attempt(self, url: str) -> tuple[Outcome | None, RateLimit, str | None]:
-        """Send one request; return its classified outcome, or a transport error text."""
+    async def _attempt(self, url: str) -> tuple[Outcome | None, RateLimit, str | None, bool]:
+        """Send one request; return its classified outcome, or a transport error text, and
+        whether the failure says the server is unreachable (see :mod:`crawler.outage`)."""
         assert self._session is not None, "use 'async with AdoClient(...)'"
         loop = asyncio.get_running_loop()
+        if self.breaker.is_open:
+            await self._await_server(url)
         async with self._semaphore:
             await self._wait_turn(url)
             timeout = self._timeout  # one object while the deadline is further away
@@ -294,7 +335,7 @@ class AdoClient:
                 ) from None
             except (aiohttp.ClientError, TimeoutError) as exc:
                 text = type(exc).__name__ + (f": {exc}" if str(exc) else "")
-                return None, RateLimit(), self._redact(text)
+                return None, RateLimit(), self._redact(text), _is_unreachable(exc)
             finally:
                 self.stats.in_flight -= 1
                 self.stats.last_received = loop.time()
@@ -302,37 +343,169 @@ class AdoClient:
         self.stats.bytes += len(body)
         wall = time.time()
         rate = RateLimit.from_headers(headers, now=wall)
-        if status != 429:
-            self._charged.append(loop.time())  # blocked requests cost no budget
-            if len(self._charged) > 200_000:
-                del self._charged[:100_000]
-        if rate.limit is not None or rate.delay is not None:
-            horizon = loop.time() - max(0.0, (rate.reset or wall) - wall)
-            recent = len(self._charged) - bisect.bisect_left(self._charged, horizon)
-            self._pacer.set_interval(pace_wait(rate, now=wall, sent_recently=recent))
-        return _classify_without_gc(status, headers, body), rate, None
+        pacer = self._pacer
+        before = pacer.spacing
+        pacer.observe(status, rate, now=loop.time(), wall=wall, in_flight=self.stats.in_flight + 1)
+        if pacer.spacing < before:
+            self._reschedule()  # a shrinking spacing frees waiting requests at once
+        unreachable = is_outage_status(status, rate.retry_after is not None)
+        return _classify_without_gc(status, headers, body), rate, None, unreachable
 
-    async def _wait_turn(self, url: str) -> None:
-        """Wait for the shared pacer and the rate limiter, in that order, until both agree.
+    # -- the outage state (crawler.outage) ---------------------------------------------------
 
-        The pacer is asked again after the limiter: a 429 may have set a shared pause
-        while this request queued for the limiter, and it must not slip out then.
+    def _outage_changed_now(self) -> None:
+        self._outage_changed.set()
+        self._outage_changed = asyncio.Event()
+
+    def _outage_opened(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self.stats.unreachable_since is None and not self.breaker.given_up:
+            self.stats.unreachable_since = loop.time()
+            self.stats.outages = self.breaker.outages
+            log.warning(
+                "the server is unreachable; waiting for it (up to %gs, outage_tolerance_s)",
+                self.options.outage_tolerance_s,
+            )
+
+    def _server_answered(self) -> None:
+        length = self.breaker.answered(asyncio.get_running_loop().time())
+        if length is not None:
+            self.stats.unreachable_since = None
+            self.stats.outage_s = self.breaker.outage_s
+            log.warning("the server answers again after %.1fs unreachable; resuming", length)
+            self._outage_changed_now()
+
+    async def _await_server(self, url: str) -> None:
+        """Wait while the breaker is open: one task probes, the others wait for the verdict.
+
+        Raises :class:`TransportError` with code ``outage`` once the outage outlasts the
+        tolerance (at once for every later request), and ``deadline`` at the run's deadline.
         """
         loop = asyncio.get_running_loop()
+        breaker = self.breaker
+        while breaker.is_open:
+            now = loop.time()
+            if breaker.expired(now):
+                self.stats.outage_s = breaker.outage_s
+                self._outage_changed_now()
+                raise self._outage_error(url)
+            if self.deadline is not None and now >= self.deadline:
+                raise AdoError(
+                    "the run's deadline passed while the server was unreachable",
+                    url=self._redact(url),
+                    code="deadline",
+                )
+            if not self._probing:
+                self._probing = True
+                try:
+                    await self._probe(url)
+                finally:
+                    self._probing = False
+                    self._outage_changed_now()
+                continue
+            changed = self._outage_changed
+            limit = breaker.expires_at() - now
+            if self.deadline is not None:
+                limit = min(limit, self.deadline - now)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, limit)):
+                    await changed.wait()
+
+    async def server_back(self) -> bool:
+        """True when the server answers: at once unless the crawl gave up on an outage, and
+        then after one more probe (which closes the breaker again when it is answered)."""
+        if not self.breaker.given_up:
+            return True
+        if self._last_good_url is None:
+            return False
+        if await self._send_probe(self._last_good_url):
+            self.breaker.reset()
+            self.stats.unreachable_since = None
+            self._outage_changed_now()
+            log.warning("the server answers again; asking again for what the outage cut off")
+            return True
+        return False
+
+    async def _probe(self, url: str) -> None:
+        """Send one probe when its backoff has passed; close the breaker if it is answered."""
+        loop = asyncio.get_running_loop()
+        breaker = self.breaker
+        wake = min(breaker.next_probe_at(), breaker.expires_at())
+        if self.deadline is not None:
+            wake = min(wake, self.deadline)
+        await asyncio.sleep(max(0.0, wake - loop.time()))
+        if not breaker.is_open or breaker.expired(loop.time()):
+            return
+        if self.deadline is not None and loop.time() >= self.deadline:
+            return
+        if await self._send_probe(self._last_good_url or url):
+            self._server_answered()
+        else:
+            breaker.probe_failed()
+
+    async def _send_probe(self, target: str) -> bool:
+        """One request to see whether the server is there: True when it answers."""
+        assert self._session is not None
+        self.stats.requests += 1
+        self.stats.outage_probes += 1
+        try:
+            async with self._session.get(
+                URL(target, encoded=True),
+                headers={"Authorization": self._authorization},
+                allow_redirects=False,
+                timeout=self._timeout,
+            ) as resp:
+                status = resp.status
+                has_retry_after = "Retry-After" in resp.headers
+                await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("outage probe failed: %s", type(exc).__name__)
+            return False
+        return not is_outage_status(status, has_retry_after)
+
+    def _outage_error(self, url: str) -> TransportError:
+        tolerance = self.options.outage_tolerance_s
+        return TransportError(
+            f"the server was unreachable for longer than the outage tolerance ({tolerance:g}s); "
+            "not read. Run again when it is back, or raise --outage-tolerance",
+            url=self._redact(url),
+            code="outage",
+        )
+
+    def _reschedule(self) -> None:
+        """Wake every request waiting for its turn, so that it reads the new schedule."""
+        self._schedule_changed.set()
+        self._schedule_changed = asyncio.Event()
+
+    async def _wait_turn(self, url: str) -> None:
+        """Wait until the shared schedule and the rate ceiling both let this request start.
+
+        Nothing is booked ahead: a waiting request sleeps until the schedule's next start
+        or until the schedule changes, whichever comes first, then reads it again. The
+        schedule is asked again after the ceiling, since a 429 may have paused everyone
+        while this request queued there.
+        """
+        loop = asyncio.get_running_loop()
+        pacer = self._pacer
         while True:
-            wait = self._pacer.reserve(loop.time())
-            if self.deadline is not None and loop.time() + wait > self.deadline:
+            now = loop.time()
+            wait = pacer.wait_for(now)
+            if wait <= 0:
+                await self._ceiling.take()
+                if pacer.try_start(loop.time()):
+                    return
+                continue
+            if self.deadline is not None and now + wait > self.deadline:
                 raise AdoError(
                     "the run's deadline passed while waiting for the throttling pause to end",
                     url=self._redact(url),
                     code="deadline",
                 )
-            if wait > 0:
-                self.stats.wait_s += wait
-                await asyncio.sleep(wait)
-            await self._ceiling.take()
-            if self._pacer.resume_at <= loop.time():
-                return
+            changed = self._schedule_changed
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await changed.wait()
+            self.stats.wait_s += loop.time() - now
 
     async def _read_body(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
         limit = self.options.max_response_bytes

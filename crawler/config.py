@@ -56,6 +56,7 @@ class Settings:
     max_retries: int = 6
     backoff_base_s: float = 0.5
     backoff_max_s: float = 60.0
+    outage_tolerance_s: float = 600.0
     max_pages: int = 10000
     max_response_mb: float = 64.0
     projects: tuple[str, ...] = ()
@@ -127,6 +128,14 @@ KEYS: tuple[Key, ...] = (
     Key("max_retries", "int", ("--max-retries",), "retries of a 429/5xx/network error", 0, 20),
     Key("backoff_base_s", "float", ("--backoff-base",), "first retry wait, seconds", 0, 60),
     Key("backoff_max_s", "float", ("--backoff-max",), "longest retry wait, seconds", 0, 3600),
+    Key(
+        "outage_tolerance_s",
+        "float",
+        ("--outage-tolerance",),
+        "how long to wait for an unreachable server, seconds",
+        0,
+        86400,
+    ),
     Key("max_pages", "int", ("--max-pages",), "page cap per listing", 1, 1_000_000),
     Key("max_response_mb", "float", ("--max-response-mb",), "largest response, MB", 0.01, 4096),
     Key("projects", "globs", ("--project",), "include projects matching, repeatable"),

@@ -27,6 +27,17 @@ def format_line(stats: Stats, state: CrawlState, elapsed: float) -> str:
     )
 
 
+def outage_text(stats: Stats, now: float) -> str:
+    """``server unreachable for 12 s, waiting (up to 600 s)`` during an outage, else ``""``."""
+    since = stats.unreachable_since
+    if since is None:
+        return ""
+    return (
+        f"server unreachable for {max(0.0, now - since):.0f} s, waiting "
+        f"(up to {stats.outage_tolerance_s:g} s)"
+    )
+
+
 def percent_done(state: CrawlState) -> int:
     """A rough completion figure for the pipeline's progress indicator."""
     if not state.projects_seen:
@@ -55,6 +66,7 @@ class Progress:
         self.interval = interval if interval is not None else (0.2 if mode == "tty" else 5.0)
         self._task: asyncio.Task[None] | None = None
         self._started = 0.0
+        self._warned_outage: float | None = None  # the outage a pipeline warning was sent for
 
     def elapsed(self) -> float:
         """Seconds since ``start``."""
@@ -87,10 +99,18 @@ class Progress:
     def draw(self) -> None:
         """Render the counters once."""
         line = format_line(self.stats, self.state, self.elapsed())
+        outage = outage_text(self.stats, asyncio.get_running_loop().time())
+        if outage:
+            line = f"{outage} · {line}"
         if self.mode == "tty":
             self.stream.write("\r\x1b[2K" + line)
         elif self.mode == "pipeline":
-            self.out.write(pipeline.set_progress(percent_done(self.state), "Crawling") + "\n")
+            since = self.stats.unreachable_since
+            if outage and since != self._warned_outage:
+                self._warned_outage = since
+                self.out.write(pipeline.log_issue(outage) + "\n")
+            message = outage or "Crawling"
+            self.out.write(pipeline.set_progress(percent_done(self.state), message) + "\n")
             self.out.flush()
             self.stream.write(line + "\n")
         else:
@@ -145,6 +165,11 @@ def advice(errors: Iterable[Mapping[str, Any]], auth_kind: str) -> str:
         )
     if codes & {"retries_exhausted", "deadline"}:
         tips.append("some requests kept failing: run again later, or raise --deadline")
+    if "outage" in codes:
+        tips.append(
+            "the server was unreachable for longer than outage_tolerance_s: run again when it "
+            "is back, or raise --outage-tolerance"
+        )
     return "; ".join(tips)
 
 

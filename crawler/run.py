@@ -33,6 +33,7 @@ from crawler.errors import (
     UsageError,
 )
 from crawler.progress import Progress, summary
+from crawler.second_pass import second_pass
 from crawler.snapshot import SnapshotWriter, build_header
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,7 @@ def client_options(settings: Settings) -> ClientOptions:
         max_pages=settings.max_pages,
         max_response_bytes=int(settings.max_response_mb * 1024 * 1024),
         ca_bundle=str(settings.ca_bundle) if settings.ca_bundle else None,
+        outage_tolerance_s=settings.outage_tolerance_s,
     )
 
 
@@ -146,6 +148,8 @@ async def crawl_to_file(
     try:
         async with client, asyncio.timeout(settings.deadline_s + 30):
             await crawl_org(client, plan, writer, state)
+            retried, recovered = await second_pass(client, plan, writer, state)
+            stats.second_pass_retried, stats.second_pass_recovered = retried, recovered
         if state.projects_seen == 0:
             if settings.projects or settings.exclude_projects:
                 raise UsageError(
@@ -182,6 +186,11 @@ async def crawl_to_file(
         "elapsed_s": round(elapsed, 3),
         "window_s": round(stats.window_s, 3),
         "bytes": stats.bytes,
+        "outages": stats.outages,
+        "outage_s": round(stats.outage_s, 3),
+        "outage_probes": stats.outage_probes,
+        "second_pass_retried": stats.second_pass_retried,
+        "second_pass_recovered": stats.second_pass_recovered,
         "duplicates": writer.duplicates,
         "items": dict(writer.counts),
     }

@@ -17,13 +17,12 @@ from crawler.ado import (
     backoff_delay,
     build_url,
     classify,
-    pace_wait,
     parse_error_body,
     parse_list,
     parse_retry_after,
     retry_wait,
 )
-from crawler.pacing import Pacer, ceiling_shape
+from crawler.pacing import ceiling_shape
 
 JSON = {"Content-Type": "application/json; charset=utf-8; api-version=7.1"}
 BASE = "https://dev.azure.com/fabrikam/"
@@ -209,34 +208,6 @@ def test_retry_after_is_a_floor_never_shortened(
 
 def test_429_without_retry_after_waits_at_least_base() -> None:
     assert retry_wait(Kind.THROTTLED, 0, RateLimit(), base=0.5, cap=5, rand=0.0) == 0.5
-
-
-def test_pace_wait_is_zero_while_the_budget_is_plentiful() -> None:
-    rate = RateLimit(limit=200, remaining=150, reset=1060.0)
-    assert pace_wait(rate, now=1000.0, sent_recently=50) == 0.0
-
-
-def test_pace_wait_learns_the_cost_of_a_request() -> None:
-    # 190 TSTUs used by 1,900 requests: 0.1 each; 200 / 0.1 = 2,000 requests per 60 s.
-    rate = RateLimit(limit=200, remaining=10, reset=1060.0)
-    wait = pace_wait(rate, now=1000.0, sent_recently=1900, target=1.0)
-    assert wait == pytest.approx(60 / 2000)
-    # The same budget used by 19 requests (10 TSTUs each) allows 20 per minute.
-    assert pace_wait(rate, now=1000.0, sent_recently=19, target=1.0) == pytest.approx(3.0)
-
-
-def test_pace_wait_honours_the_servers_delay() -> None:
-    assert pace_wait(RateLimit(delay=1.5), now=0.0) == 1.5
-
-
-def test_pacer_shares_one_pause_and_spaces_requests() -> None:
-    pacer = Pacer()
-    assert pacer.reserve(10.0) == 0.0
-    pacer.pause_until(15.0)
-    pacer.pause_until(12.0)  # an earlier 429 never shortens the pause
-    assert [pacer.reserve(11.0) for _ in range(3)] == [4.0, 4.0, 4.0]
-    pacer.set_interval(0.5)
-    assert [pacer.reserve(16.0) for _ in range(3)] == [0.0, 0.5, 1.0]
 
 
 # -- paging ---------------------------------------------------------------------------------

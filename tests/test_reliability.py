@@ -7,6 +7,7 @@ would see: a snapshot equal to the ground truth, or exactly the expected errors.
 from __future__ import annotations
 
 import itertools
+import statistics
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -55,7 +56,10 @@ async def test_transient_faults_lose_nothing(
     assert snapshot["complete"] is True
     assert_matches_ground_truth(snapshot, truth)
     if kind != "slow":  # a slow answer is still a good one
-        assert snapshot["stats"]["retries"] >= injected.total - injected.injected["slow"]
+        # Every fault is retried, or was the answer to an outage probe (502s in a row).
+        stats = snapshot["stats"]
+        answered = stats["retries"] + stats["outage_probes"]
+        assert answered >= injected.total - injected.injected["slow"]
 
 
 async def test_every_fault_kind_at_once(tmp_path: Path) -> None:
@@ -120,10 +124,14 @@ async def test_client_slows_down_before_the_budget_runs_out(tmp_path: Path) -> N
     statuses = [e.status for e in log]
     assert statuses.count(429) <= 1
     # Before any 429: once Remaining is low, requests are spaced out, not sent back to back.
-    before = [e.time for e in log[: statuses.index(429) if 429 in statuses else len(log)]]
+    # (Arrival order; the log is in order of completion, and delayed answers complete late.)
+    first_429 = min((e.time for e in log if e.status == 429), default=float("inf"))
+    before = sorted(e.time for e in log if e.time < first_429)
     gaps = [b - a for a, b in itertools.pairwise(before)]
-    assert len(gaps) >= 28
-    assert min(gaps[-3:]) > 5 * max(sorted(gaps[:20])[:10])
+    # The spacing is learnt from answers (Delay, a falling Remaining), never booked from one
+    # observation, so the one 429 may come a few requests before the budget's exact edge.
+    assert len(gaps) >= 24
+    assert statistics.median(gaps[-4:]) > 5 * statistics.median(gaps[:10])
 
 
 # -- permanent failures ----------------------------------------------------------------------

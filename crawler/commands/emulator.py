@@ -15,6 +15,7 @@ from pathlib import Path
 from crawler.emulator.config import (
     DEFAULT_TOKEN,
     FAULT_KINDS,
+    THROTTLE_MODELS,
     EmulatorConfig,
     FaultConfig,
     ThrottleConfig,
@@ -83,6 +84,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     throttle.add_argument("--throttle-limit", type=float, default=0.0, help="TSTUs; 0 = off")
     throttle.add_argument("--throttle-window-s", type=float, default=300.0)
     throttle.add_argument("--throttle-cost", type=float, default=1.0, help="TSTUs per request")
+    throttle.add_argument(
+        "--throttle",
+        choices=THROTTLE_MODELS,
+        default="window",
+        help="throttle model: window (sliding TSTU budget), shared (the same, partly spent by "
+        "another consumer), bucket (token bucket, --throttle-rate), burst (a 429 burst from "
+        "another resource amid a full budget) (default: %(default)s)",
+    )
+    throttle.add_argument("--throttle-rate", type=float, default=0.0, help="bucket: requests/s")
+    throttle.add_argument(
+        "--throttle-bucket-size", type=float, default=0.0, help="bucket: size (0 = one second)"
+    )
+    throttle.add_argument(
+        "--throttle-max-delay", type=float, default=None, metavar="S", help="longest delay, seconds"
+    )
+    throttle.add_argument(
+        "--throttle-shared-usage",
+        type=float,
+        default=None,
+        metavar="TSTU",
+        help="shared: TSTUs another consumer spent (default: 85%% of --throttle-limit)",
+    )
+    throttle.add_argument(
+        "--throttle-burst-after", type=int, default=50, metavar="N", help="burst: after N requests"
+    )
+    throttle.add_argument("--throttle-burst-s", type=float, default=1.5, help="burst: seconds")
     faults = parser.add_argument_group("faults")
     faults.add_argument("--fault-rate", type=float, default=0.0, help="share of faulty requests")
     faults.add_argument(
@@ -91,6 +118,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"comma-separated, from: {', '.join(FAULT_KINDS)}",
     )
     faults.add_argument("--fault-seed", type=int, default=0)
+    faults.add_argument(
+        "--outage-after",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --outage-seconds: after N requests the server goes away (default: 0)",
+    )
+    faults.add_argument(
+        "--outage-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="how long the server is away: listener closed, connections reset (0 = no outage)",
+    )
     faults.add_argument(
         "--loop-token",
         nargs="+",
@@ -136,7 +177,31 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
     _check(args.throttle_limit >= 0, "--throttle-limit must be 0 (off) or more")
     _check(args.throttle_window_s > 0, "--throttle-window-s must be more than 0")
     _check(args.throttle_cost > 0, "--throttle-cost must be more than 0")
+    _check(args.throttle_rate >= 0, "--throttle-rate must be 0 or more")
+    _check(
+        args.throttle != "bucket" or args.throttle_rate > 0,
+        "--throttle bucket needs --throttle-rate R (requests per second, more than 0)",
+    )
+    _check(
+        args.throttle != "shared" or args.throttle_limit > 0,
+        "--throttle shared needs --throttle-limit TSTU",
+    )
+    _check(args.throttle_bucket_size >= 0, "--throttle-bucket-size must be 0 or more")
+    _check(args.throttle_burst_after >= 0, "--throttle-burst-after must be 0 or more")
+    _check(args.throttle_burst_s >= 0, "--throttle-burst-s must be 0 or more")
+    max_delay = args.throttle_max_delay
+    _check(max_delay is None or max_delay >= 0, "--throttle-max-delay must be 0 or more")
+    shared = args.throttle_shared_usage
+    if shared is None:
+        shared = 0.85 * args.throttle_limit if args.throttle == "shared" else 0.0
+    _check(0 <= shared <= max(args.throttle_limit, 0), "--throttle-shared-usage must be 0..limit")
     _check(0 <= args.fault_rate <= 1, "--fault-rate must be between 0 and 1")
+    _check(args.outage_after >= 0, "--outage-after must be 0 or more")
+    _check(args.outage_seconds >= 0, "--outage-seconds must be 0 or more")
+    _check(
+        args.outage_after == 0 or args.outage_seconds > 0,
+        "--outage-after needs --outage-seconds S (how long the server is away)",
+    )
     kinds = tuple(k.strip() for k in args.fault_kinds.split(",") if k.strip())
     unknown = [k for k in kinds if k not in FAULT_KINDS]
     _check(
@@ -176,13 +241,24 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         **{name: getattr(args, name) for name in WIDER_SIZES},
         endpoints_readable=not args.endpoints_unreadable,
         throttle=ThrottleConfig(
-            limit=args.throttle_limit, window_s=args.throttle_window_s, cost=args.throttle_cost
+            limit=args.throttle_limit,
+            window_s=args.throttle_window_s,
+            cost=args.throttle_cost,
+            model=args.throttle,
+            rate=args.throttle_rate,
+            bucket_size=args.throttle_bucket_size,
+            shared_usage=shared,
+            burst_after=args.throttle_burst_after,
+            burst_s=args.throttle_burst_s,
+            **({"max_delay_s": max_delay} if max_delay is not None else {}),
         ),
         faults=FaultConfig(
             rate=args.fault_rate,
             kinds=kinds,
             seed=args.fault_seed,
             loop_token=tuple(dict.fromkeys(args.loop_token)),
+            outage_after=args.outage_after,
+            outage_s=args.outage_seconds,
         ),
         mutations=tuple(args.mutation),
     )

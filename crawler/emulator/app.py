@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from crawler.emulator.config import EmulatorConfig
-from crawler.emulator.faults import FaultStats, fault_middleware
+from crawler.emulator.faults import OUTAGE_KEY, FaultStats, Outage, fault_middleware
 from crawler.emulator.model import (
     JsonDict,
     Org,
@@ -564,7 +564,7 @@ def create_app(
     """The emulator as an aiohttp application.
 
     Order of middlewares: request log and latency, auth, throttling (when
-    ``config.throttle.limit`` is set), faults (when ``config.faults`` injects any), then
+    ``config.throttle.enabled``), faults (when ``config.faults`` injects any), then
     the extra ``middlewares``, in order.
     """
     state = EmulatorState(
@@ -575,13 +575,15 @@ def create_app(
         pages=PageCache(page_cache_bytes),
     )
     chain: list[Middleware] = [_log_middleware, _auth_middleware]
-    if config.throttle.limit > 0:
+    if config.throttle.enabled:
         throttle_mw, state.throttle_stats = throttle_middleware(config.throttle)
         chain.append(throttle_mw)
-    if config.faults.rate > 0 or config.faults.permanent:
+    if config.faults.rate > 0 or config.faults.permanent or config.faults.plays_outage:
         fault_mw, state.fault_stats = fault_middleware(config.faults)
         chain.append(fault_mw)
     app = web.Application(middlewares=[*chain, *middlewares])
+    if config.faults.plays_outage:
+        app[OUTAGE_KEY] = Outage(config.faults.outage_after, config.faults.outage_s)
     app[STATE_KEY] = state
     app.router.add_route("*", "/{tail:.*}", _dispatch)
     return app

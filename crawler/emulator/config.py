@@ -11,13 +11,25 @@ from dataclasses import dataclass, field
 DEFAULT_TOKEN = "emulator-token"  # noqa: S105 - the emulator's own fixture credential, not a secret
 
 
+# Throttle models (--throttle): each disagrees with a simple client-side model somewhere.
+THROTTLE_MODELS = ("window", "bucket", "burst", "shared")
+
+
 @dataclass(frozen=True, slots=True)
 class ThrottleConfig:
-    """An identity budget in TSTUs over a sliding window, like ADO's rate limits.
+    """How the emulated server throttles (crawler/emulator/throttle.py has the details).
 
-    ``limit == 0`` turns throttling off (the headers are still not sent then).
-    Usage above ``delay_from * limit`` delays responses (``X-RateLimit-Delay``);
-    usage at or above ``limit`` answers 429 with ``Retry-After`` and ``TF400733``.
+    ``window`` (the default): an identity budget of ``limit`` TSTUs over a sliding window,
+    like ADO's rate limits. Usage above ``delay_from * limit`` delays responses
+    (``X-RateLimit-Delay``); usage at or above ``limit`` answers 429 with ``Retry-After``.
+    ``shared``: the same window, but another consumer of the identity spent
+    ``shared_usage`` TSTUs in the window before the first request.
+    ``bucket``: a token bucket of ``bucket_size`` requests (0 = one second's worth)
+    refilled at ``rate`` per second; nearly empty it delays (up to ``max_delay_s``), beyond
+    that 429 with a short ``Retry-After``; ``X-RateLimit-Reset`` is always now + 300 s.
+    ``burst``: a full budget of ``limit`` (200 when 0), except a burst of 429s for
+    ``burst_s`` seconds after ``burst_after`` requests, from another resource (DBCPU).
+    Throttling is off when ``limit`` is 0 (``rate`` for a bucket); no headers are sent then.
     """
 
     limit: float = 0.0
@@ -25,6 +37,22 @@ class ThrottleConfig:
     cost: float = 1.0
     delay_from: float = 0.8
     max_delay_s: float = 5.0
+    model: str = "window"
+    rate: float = 0.0
+    bucket_size: float = 0.0
+    shared_usage: float = 0.0
+    burst_after: int = 50
+    burst_s: float = 1.5
+    burst_retry_after: int = 1
+
+    @property
+    def enabled(self) -> bool:
+        """True when this config throttles at all."""
+        if self.model == "bucket":
+            return self.rate > 0
+        if self.model == "burst":
+            return self.burst_s > 0
+        return self.limit > 0
 
 
 # The fault kinds the emulator can inject, by name (used by --fault-kinds).
@@ -50,7 +78,8 @@ class FaultConfig:
     ``max_consecutive`` times in a row, so a crawler with a larger retry budget
     always gets through; URLs containing one of ``permanent`` always fail (500).
     ``loop_token`` names resources (``projects``, ``definitions``, ``pipelines``)
-    whose continuation token repeats forever.
+    whose continuation token repeats forever. ``outage_after``/``outage_s``: the whole
+    server goes away once (see crawler/emulator/faults.py, ``Outage``).
     """
 
     rate: float = 0.0
@@ -61,6 +90,15 @@ class FaultConfig:
     stall_s: float = 30.0
     permanent: tuple[str, ...] = ()
     loop_token: tuple[str, ...] = ()
+    # An outage: after ``outage_after`` requests the server is away for ``outage_s`` seconds
+    # (its listener closed, open connections reset), then back on the same port.
+    outage_after: int = 0
+    outage_s: float = 0.0
+
+    @property
+    def plays_outage(self) -> bool:
+        """True when an outage is configured."""
+        return self.outage_s > 0
 
 
 @dataclass(frozen=True, slots=True)

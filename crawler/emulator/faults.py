@@ -21,12 +21,19 @@ row. A share ``rate`` of (URL, attempt) pairs fault, the kind picked evenly from
 URLs containing one of ``permanent`` (case-insensitive, also matched against the decoded URL)
 always answer 500. Route discovery (``OPTIONS``, ``…/_apis``, ``…/_apis/ResourceAreas``) is never
 faulted. ``loop_token`` is handled by the paging code, not here.
+
+An *outage* (``outage_after``, ``outage_s``) is the server going away, not one bad answer:
+the request after the first ``outage_after`` has its connection reset, the listener is
+closed and every open connection dropped (so new connections are refused), and after
+``outage_s`` seconds the server listens again on the same port. :class:`Outage` keeps the
+state; :func:`crawler.emulator.server.run_emulator` stops and restarts the listener.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -71,6 +78,34 @@ def pick_fault(cfg: FaultConfig, method: str, path_qs: str, attempt: int) -> str
     if share >= cfg.rate:
         return None
     return cfg.kinds[which % len(cfg.kinds)]
+
+
+@dataclass(slots=True)
+class Outage:
+    """One outage of the whole server: when it starts, whether it is on, when it ended."""
+
+    after: int
+    seconds: float
+    seen: int = 0  # requests that reached the middleware
+    started_at: float | None = None  # monotonic
+    ended_at: float | None = None
+    begin: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def active(self) -> bool:
+        """True while the server is away."""
+        return self.started_at is not None and self.ended_at is None
+
+    def arrive(self, now: float) -> bool:
+        """Count one request; True when it must be dropped (the outage starts or is on)."""
+        self.seen += 1
+        if self.started_at is None and self.seen > self.after:
+            self.started_at = now
+            self.begin.set()
+        return self.active
+
+
+OUTAGE_KEY = web.AppKey("outage", Outage)
 
 
 @dataclass(slots=True)
@@ -216,6 +251,12 @@ def fault_middleware(cfg: FaultConfig) -> tuple[Middleware, FaultStats]:
     @web.middleware
     async def faults(request: web.Request, handler: Handler) -> web.StreamResponse:
         stats.requests += 1
+        outage = request.app.get(OUTAGE_KEY)
+        if outage is not None and outage.arrive(time.monotonic()):
+            stats.injected["outage"] += 1
+            if request.transport is not None:
+                request.transport.abort()  # a reset, not an answer
+            return web.Response(status=503)  # never sent: the connection is gone
         if (cfg.rate <= 0 and not cfg.permanent) or is_route_discovery(
             request.method, request.path
         ):

@@ -4,8 +4,10 @@ blocking clients (the official SDK). Binds loopback by default; port 0 picks a f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from crawler.emulator.app import (
     create_app,
 )
 from crawler.emulator.config import EmulatorConfig
+from crawler.emulator.faults import OUTAGE_KEY, Outage
 from crawler.emulator.model import JsonDict, Unreachable, ground_truth, unreachable_scopes
 from crawler.emulator.model import visible_ground_truth as _visible_ground_truth
 
@@ -76,11 +79,17 @@ async def run_emulator(
     app = create_app(config, middlewares=middlewares, page_cache_bytes=page_cache_bytes)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
+    outage_task: asyncio.Task[None] | None = None
     try:
         site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
         await site.start()
         bound = runner.addresses[0][1]
         scheme = "https" if ssl_context is not None else "http"
+        outage = app.get(OUTAGE_KEY)
+        if outage is not None:
+            outage_task = asyncio.create_task(
+                play_outage(runner, site, outage, host, bound, ssl_context)
+            )
         yield RunningEmulator(
             url=f"{scheme}://{_url_host(host)}:{bound}/{config.org}",
             app=app,
@@ -89,7 +98,40 @@ async def run_emulator(
             port=bound,
         )
     finally:
+        if outage_task is not None:
+            outage_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await outage_task
         await runner.cleanup()
+
+
+async def play_outage(
+    runner: web.AppRunner,
+    site: web.TCPSite,
+    outage: Outage,
+    host: str,
+    port: int,
+    ssl_context: ssl.SSLContext | None,
+) -> None:
+    """When the outage begins: stop listening, drop every connection, listen again later.
+
+    A real listener stop and start on the same port, so clients see what they see when a
+    server is away: connections refused, open ones reset.
+    """
+    await outage.begin.wait()
+    await site.stop()
+    server = runner.server
+    if server is not None:
+        for handler in server.connections:
+            handler.force_close()
+            transport = handler.transport
+            if transport is not None:
+                transport.abort()
+    try:
+        await asyncio.sleep(outage.seconds)
+    finally:
+        outage.ended_at = time.monotonic()
+    await web.TCPSite(runner, host, port, ssl_context=ssl_context).start()
 
 
 @contextmanager

@@ -15,7 +15,26 @@ Behaviour (docs: https://learn.microsoft.com/azure/devops/integrate/concepts/rat
   ``X-RateLimit-Remaining`` (TSTUs left after this request, 0 when delayed or blocked) and
   ``X-RateLimit-Reset`` (Unix epoch seconds when usage is back to 0).
 - Route discovery (any ``OPTIONS``, ``…/_apis``, ``…/_apis/ResourceAreas…``) is free and gets
-  no headers. With ``limit == 0`` the middleware passes everything through untouched.
+  no headers. With throttling off the middleware passes everything through untouched.
+
+The other models (``ThrottleConfig.model``) disagree with a client that trusts those headers
+too much, as real servers do:
+
+- ``shared``: the window above, but another consumer of the same identity (another pipeline
+  run under the same build service) already spent ``shared_usage`` in the window before the
+  first request, spread evenly over it: ``Remaining`` is low from the first answer, and that
+  usage leaves the window during the first ``window_s`` seconds.
+- ``bucket``: a token bucket, ``rate`` requests per second. While a token is left the request
+  passes (``Remaining`` = tokens left); otherwise it is delayed until its token exists
+  (``X-RateLimit-Delay``) when that is at most ``max_delay_s`` away, else answered 429 with a
+  short ``Retry-After``. ``X-RateLimit-Reset`` is now + 300 s on every answer, as ADO sends it,
+  though the bucket refills in a second or two: a client reading Reset as "when I may go
+  again" slows down for nothing. [inferred: the model the issue's independent fake used]
+- ``burst``: a full budget on every answer (``Remaining`` = ``Limit``), except that for
+  ``burst_s`` seconds after the ``burst_after``-th request every request is blocked by
+  another resource (``X-RateLimit-Resource: DBCPU``) with ``Retry-After: burst_retry_after``,
+  ``Remaining: 0`` and a Reset 300 s away: the 429's headers describe the blocked state,
+  ``Retry-After`` is what the server asks.
 """
 
 from __future__ import annotations
@@ -85,6 +104,7 @@ class Decision:
     reset_in_s: float  # seconds until usage is back to 0
     delay_s: float = 0.0
     retry_after_s: int = 0
+    resource: str = RESOURCE
 
     @property
     def remaining(self) -> float:
@@ -97,7 +117,7 @@ class Decision:
     def headers(self, wall_now: float) -> dict[str, str]:
         """The X-RateLimit-* (and Retry-After) headers, given the current Unix time."""
         headers = {
-            "X-RateLimit-Resource": RESOURCE,
+            "X-RateLimit-Resource": self.resource,
             "X-RateLimit-Limit": _fmt(self.limit),
             "X-RateLimit-Remaining": _fmt(self.remaining),
             "X-RateLimit-Reset": str(math.ceil(wall_now + self.reset_in_s)),
@@ -116,6 +136,18 @@ class Budget:
         self._cfg = cfg
         self._events: deque[tuple[float, float]] = deque()  # (time charged, cost), oldest first
         self._usage = 0.0
+        self._shared_pending = cfg.model == "shared" and cfg.shared_usage > 0
+
+    def _charge_shared(self, now: float) -> None:
+        """Another consumer's usage, spread over the window before ``now`` (20 charges)."""
+        self._shared_pending = False
+        chunks = 20
+        step = self._cfg.window_s / chunks
+        for i in range(1, chunks + 1):
+            self._events.append(
+                (now - self._cfg.window_s + i * step, self._cfg.shared_usage / chunks)
+            )
+        self._usage = sum(cost for _, cost in self._events)
 
     def _expire(self, now: float) -> None:
         horizon = now - self._cfg.window_s
@@ -132,6 +164,8 @@ class Budget:
     def decide(self, now: float) -> Decision:
         """Decide allowed / delayed / blocked for a request at ``now``; charge it unless blocked."""
         cfg = self._cfg
+        if self._shared_pending:
+            self._charge_shared(now)
         usage = self.usage(now)
         if usage >= cfg.limit:
             return Decision(
@@ -168,6 +202,75 @@ class Budget:
         return max(1, math.ceil(round(wait, 6)))
 
 
+BUCKET_RESET_S = 300.0  # what X-RateLimit-Reset says on every bucket answer, as ADO sends it
+
+
+class Bucket:
+    """A token bucket of requests; pure, the caller supplies the time."""
+
+    def __init__(self, cfg: ThrottleConfig) -> None:
+        self._cfg = cfg
+        self.size = cfg.bucket_size or cfg.rate
+        self._tokens = self.size
+        self._last: float | None = None
+
+    def decide(self, now: float) -> Decision:
+        """Pass, delay until this request's token exists, or block when that is too far."""
+        cfg = self._cfg
+        if self._last is not None:
+            self._tokens = min(self.size, self._tokens + (now - self._last) * cfg.rate)
+        self._last = now
+        after = self._tokens - 1.0
+        if after >= 0:
+            self._tokens = after
+            return Decision("allowed", self.size, self.size - after, BUCKET_RESET_S)
+        wait = -after / cfg.rate
+        if wait <= cfg.max_delay_s:
+            self._tokens = after  # the token is promised to this request
+            return Decision("delayed", self.size, self.size, BUCKET_RESET_S, delay_s=wait)
+        retry = max(1, math.ceil(round(wait - cfg.max_delay_s, 6)))
+        return Decision("blocked", self.size, self.size, BUCKET_RESET_S, retry_after_s=retry)
+
+
+BURST_RESOURCE = "DBCPU"
+
+
+class Burst:
+    """A full budget, but a burst of 429s from another resource after some requests; pure."""
+
+    def __init__(self, cfg: ThrottleConfig) -> None:
+        self._cfg = cfg
+        self.limit = cfg.limit or 200.0
+        self._seen = 0
+        self._burst_from: float | None = None
+
+    def decide(self, now: float) -> Decision:
+        """Blocked (DBCPU) during the burst, allowed with a full budget otherwise."""
+        cfg = self._cfg
+        self._seen += 1
+        if self._burst_from is None and self._seen > cfg.burst_after:
+            self._burst_from = now
+        if self._burst_from is not None and now < self._burst_from + cfg.burst_s:
+            return Decision(
+                "blocked",
+                self.limit,
+                self.limit,
+                BUCKET_RESET_S,
+                retry_after_s=cfg.burst_retry_after,
+                resource=BURST_RESOURCE,
+            )
+        return Decision("allowed", self.limit, 0.0, 0.0)
+
+
+def make_model(cfg: ThrottleConfig) -> Budget | Bucket | Burst:
+    """The throttle model ``cfg.model`` names."""
+    if cfg.model == "bucket":
+        return Bucket(cfg)
+    if cfg.model == "burst":
+        return Burst(cfg)
+    return Budget(cfg)
+
+
 @dataclass(slots=True)
 class ThrottleStats:
     """Counters a benchmark reads after a run (live: the middleware updates them in place)."""
@@ -191,12 +294,12 @@ def throttle_middleware(
 ) -> tuple[Middleware, ThrottleStats]:
     """An aiohttp middleware enforcing ``cfg`` (one budget for all callers), and its live stats."""
     stats = ThrottleStats()
-    budget = Budget(cfg)
+    budget = make_model(cfg)
 
     @web.middleware
     async def throttle(request: web.Request, handler: Handler) -> web.StreamResponse:
         stats.requests += 1
-        if cfg.limit <= 0:
+        if not cfg.enabled:
             return await handler(request)
         if is_route_discovery(request.method, request.path):
             stats.exempt += 1
@@ -204,9 +307,10 @@ def throttle_middleware(
         decision = budget.decide(clock())
         if decision.outcome == "blocked":
             stats.blocked += 1
+            message = BLOCKED_MESSAGE.replace(f"'{RESOURCE}'", f"'{decision.resource}'")
             return web.Response(
                 status=429,
-                body=ado_error_body(BLOCKED_MESSAGE, "RequestBlockedException"),
+                body=ado_error_body(message, "RequestBlockedException"),
                 content_type="application/json",
                 charset="utf-8",
                 headers=decision.headers(wall_clock()),

@@ -82,7 +82,7 @@ async def run_emulator(
         bound = runner.addresses[0][1]
         scheme = "https" if ssl_context is not None else "http"
         yield RunningEmulator(
-            url=f"{scheme}://{_url_host(host)}:{bound}/{config.org}",
+            url=f"{scheme}://{_url_host(host)}:{bound}/{config.base_path}",
             app=app,
             config=config,
             host=host,

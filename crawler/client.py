@@ -210,15 +210,17 @@ class AdoClient:
 
     # -- one request, with retries ---------------------------------------------------------
 
-    async def get(self, url: str) -> Outcome:
+    async def get(self, url: str, *, method: str = "GET") -> Outcome:
         """GET ``url`` and return a successful outcome, retrying what is worth retrying.
+
+        ``method`` is for the one ``OPTIONS`` route discovery of a run (no body either way).
 
         Raises :class:`AuthError` when the credential is refused, :class:`NotVisible`
         for 401/403/404, and another :class:`AdoError` when retries or time run out.
         """
         attempt = 0
         while True:
-            outcome, rate, error = await self._attempt(url)
+            outcome, rate, error = await self._attempt(url, method)
             if outcome is not None and outcome.kind is Kind.OK:
                 return outcome
             kind = outcome.kind if outcome is not None else None
@@ -258,7 +260,9 @@ class AdoClient:
                 self.stats.wait_s += wait
                 await asyncio.sleep(wait)
 
-    async def _attempt(self, url: str) -> tuple[Outcome | None, RateLimit, str | None]:
+    async def _attempt(
+        self, url: str, method: str = "GET"
+    ) -> tuple[Outcome | None, RateLimit, str | None]:
         """Send one request; return its classified outcome, or a transport error text."""
         assert self._session is not None, "use 'async with AdoClient(...)'"
         loop = asyncio.get_running_loop()
@@ -275,7 +279,8 @@ class AdoClient:
             if self.stats.first_sent is None:
                 self.stats.first_sent = loop.time()
             try:
-                async with self._session.get(
+                async with self._session.request(
+                    method,
                     URL(url, encoded=True),
                     headers={"Authorization": self._authorization},
                     allow_redirects=False,

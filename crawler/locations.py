@@ -190,3 +190,15 @@ def not_supported_message(
         f"{why}. Everything else was crawled; upgrade the server or leave {resource} out of "
         "--resources."
     )
+
+
+# Location ids of routes the crawler (or its next resources) addresses, from the official
+# clients (azure-devops Python SDK 5.1-7.1, Node/Go clients for secure files). When each first
+# appeared on Azure DevOps Server is in crawler/emulator/versions.py.
+CONNECTION_DATA = "00d9565f-ed9c-4a06-9a50-00e7896ccab4"  # Location, every version (preview)
+RESOURCE_AREAS = "e81700f7-3be2-46de-8624-2eb35882fcaa"  # Location, every version (preview)
+BUILD_GENERAL_SETTINGS = "c4aefd19-30ff-405b-80ad-aca021e7242a"  # 6.0 preview, 7.0 released
+PIPELINE_PERMISSIONS = "b5b9a4a4-e6cd-4096-853c-ab7d8b0c4eb2"  # 6.0 on, preview only
+CHECK_CONFIGURATIONS = "86c8381e-5aee-4cde-8ae4-25c0c7f5eaea"  # 6.0 on, preview only
+CHECK_QUERY_CONFIGURATIONS = "5f3d0e64-f943-4584-8811-77eb495e831e"  # 6.0 on, preview only
+SECURE_FILES = "adcfd8bc-b184-43ba-bd84-7c8c6a2ff421"  # 3.2 on, preview only

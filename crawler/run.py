@@ -129,6 +129,7 @@ async def crawl_to_file(
         selected=lambda name: project_selected(name, settings.projects, settings.exclude_projects),
         options=frozenset(n for n in ("latest_builds", "release_expand") if getattr(settings, n)),
         max_active_projects=max(8, 4 * settings.concurrency),
+        org_kind=settings.org.kind,
     )
     progress = Progress(
         stats, state, mode=progress_mode(settings, environ, err), stream=err, out=out
@@ -194,6 +195,8 @@ async def crawl_to_file(
         finished_at=finished,
         errors=state.errors,
         stats=stats_doc,
+        deployment=state.deployment,
+        api_version=state.api_version,
     )
     counts = dict(writer.counts)
     try:

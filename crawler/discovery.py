@@ -17,9 +17,9 @@ from crawler.client import AdoClient
 from crawler.errors import AdoError, AuthError, CrawlerError, ProtocolError
 from crawler.locations import (
     CEILING,
-    RESOURCE_AREAS,
     Deployment,
     RouteTable,
+    choose_version,
     deployment_of,
     format_version,
     not_supported_message,
@@ -51,12 +51,14 @@ def plan_routes(table: RouteTable | None, resources: Iterable[Resource], org_kin
     deployment = deployment_of(org_kind, table)
     if table is None:
         return Routes(deployment=deployment, api_version=format_version(CEILING))
+    # Every route the server offers, not only the registry's: other calls (resource areas,
+    # connectionData) ask the plan for their version too.
     versions: dict[str, str] = {}
-    unsupported: dict[str, str] = {}
-    for location_id in (RESOURCE_AREAS, *(r.location for r in resources if r.location)):
-        version = table.version_for(location_id)
+    for location_id, location in table.locations.items():
+        version = choose_version(location)
         if version is not None:
             versions[location_id] = version
+    unsupported: dict[str, str] = {}
     for resource in resources:
         if resource.location and resource.location not in versions:
             unsupported[resource.key] = not_supported_message(

@@ -232,7 +232,8 @@ async def crawl_to_file(
 def _one_line(error: Mapping[str, object]) -> str:
     project = error.get("project")
     where = f" in project {project.get('name')!r}" if isinstance(project, dict) else ""
-    return f"not visible: {error.get('resource')}{where}: {error.get('message')}"
+    what = "not supported" if error.get("code") == "not_supported" else "not visible"
+    return f"{what}: {error.get('resource')}{where}: {error.get('message')}"
 
 
 def _describe(credential: Credential) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import orjson
 import pytest
 
 from crawler.client import AdoClient, ClientOptions
@@ -130,3 +131,20 @@ async def test_a_url_that_is_not_a_collection_stops_with_advice(tmp_path: Path) 
         assert [e.method for e in emu.log.entries] == ["OPTIONS"]  # nothing else was tried
     assert "https://host/tfs/DefaultCollection/" in str(caught.value)
     assert not (tmp_path / "inventory.json").exists()
+
+
+def test_plan_routes_without_and_with_location_data() -> None:
+    from crawler.discovery import plan_routes
+    from crawler.locations import CONNECTION_DATA, parse_location_data
+    from crawler.resources import REGISTRY
+
+    fallback = plan_routes(None, REGISTRY.values(), "cloud")
+    assert (fallback.deployment, fallback.api_version) == ("services", "7.1")
+    assert fallback.versions == {}
+    assert fallback.unsupported == {}
+    body = (Path(__file__).parent / "fixtures" / "options" / "2019.json").read_bytes()
+    routes = plan_routes(parse_location_data(orjson.loads(body)), REGISTRY.values(), "server")
+    assert (routes.deployment, routes.api_version) == ("server", "5.0")
+    assert set(routes.unsupported) == {"environments"}
+    assert routes.versions[REGISTRY["projects"].location] == "5.0"
+    assert routes.versions[CONNECTION_DATA] == "5.0-preview.1"  # for the identity call

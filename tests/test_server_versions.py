@@ -92,6 +92,8 @@ async def test_all_resources_on_server_2019(tmp_path: Path) -> None:
         None,
     )
     assert "highest API version 5.0" in error["message"]
+    assert "environments (all projects) (not_supported)" in result.summary
+    assert "lacks some resources" in result.summary
     assert not any("environments" in path for path in paths)  # never asked
     assert snapshot["environments"] == []
     assert_matches_ground_truth(snapshot, core)

@@ -365,7 +365,8 @@ async def _list_project_resource(
             query.update(extra)
     if resource.paged:
         query["$top"] = plan.page_size
-    query["api-version"] = plan.version(resource.location)
+    if (version := plan.version(resource.location)) is not None:
+        query["api-version"] = version  # else the entry's own (or the default) version
     ref = _ref(project) if resource.add_project else None
     try:
         # One batch per listing: the writer sorts a project's items together, so the
@@ -456,7 +457,9 @@ async def _read_repository_resource(
 ) -> None:
     rid = str(repo.get("id", ""))
     segments = [str(project["id"]), *(rid if s == "{repository}" else s for s in resource.path)]
-    query = {**resource.query, "api-version": plan.version(resource.location)}
+    query: dict[str, str | int | bool | None] = dict(resource.query)
+    if (version := plan.version(resource.location)) is not None:
+        query["api-version"] = version
     url = build_url(plan.base_for(resource.host), segments, query)
     try:
         outcome = await client.get(url)

@@ -36,6 +36,11 @@ azure-devops 5.1.0b6 (``v5_0``, ``v5_1``), 6.0.0b4 (``v6_0``), 7.1.0b4 (``v7_1``
   ``adcfd8bc-…``) are preview-only since 3.2 (the Node and Go clients), in no spec.
 - ``connectionData`` and ``ResourceAreas`` are preview-only routes of the Location area on
   every version (sdk: ``-preview.1`` in every generation).
+- The shape of the location data (public clients' recorded test bodies of the cloud): versions
+  are JSON strings (``"minVersion": "1.0"``, ``"maxVersion": "7.2"``), a preview-only route
+  says ``"releasedVersion": "0.0"``, ``ResourceAreas`` has ``minVersion`` 3.2, git
+  repositories ``resourceVersion`` 2 (its 7.2-preview.2). The Python SDK reads the versions
+  as floats either way.
 - Paging: the same in every version for the listings served here (spec: projects take
   ``$top``/``$skip``/``continuationToken`` in 5.0, 6.0 and 7.1; build definitions, release
   definitions, policies and the Pipelines API page with ``x-ms-continuationtoken``).
@@ -106,7 +111,8 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec(
         "225f7195-f9c7-4d14-ab28-a83f7ff77e1f", "git", "repositories",
-        "{project}/_apis/{area}/{resource}/{repositoryId}", (1, 0), (1, 0), kind="repositories",
+        "{project}/_apis/{area}/{resource}/{repositoryId}", (1, 0), (1, 0),
+        (((1, 0), 1), ((7, 2), 2)), "repositories",
     ),
     RouteSpec(
         "c2570c3b-5b3f-41b8-98bf-5407bfde8d58", "git", "commits",
@@ -174,7 +180,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec(
         "e81700f7-3be2-46de-8624-2eb35882fcaa", "Location", "ResourceAreas",
-        "_apis/{resource}/{areaId}", (3, 0), None, kind="resource_areas",
+        "_apis/{resource}/{areaId}", (3, 2), None, kind="resource_areas",
     ),
     RouteSpec(
         "00d9565f-ed9c-4a06-9a50-00e7896ccab4", "Location", "connectionData",
@@ -207,10 +213,6 @@ def profile(name: str) -> Profile:
         ) from None
 
 
-def _number(version: Version) -> float:
-    return float(f"{version[0]}.{version[1]}")
-
-
 def _text(version: Version) -> str:
     return f"{version[0]}.{version[1]}"
 
@@ -236,8 +238,8 @@ def location_entries(prof: Profile) -> list[JsonDict]:
             "resourceName": r.resource,
             "routeTemplate": r.template,
             "resourceVersion": r.resource_version(prof.highest),
-            "minVersion": _number(r.first),
-            "maxVersion": _number(prof.highest),
+            "minVersion": _text(r.first),
+            "maxVersion": _text(prof.highest),
             "releasedVersion": _text(released_of(prof, r)),
         }
         for r in routes_of(prof)

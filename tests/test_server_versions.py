@@ -21,7 +21,9 @@ from crawler.emulator.server import RunningEmulator, run_emulator
 from crawler.emulator.wider import wider_truth
 from crawler.errors import CrawlerError
 from crawler.locations import parse_version
+from crawler.schema import snapshot_schema
 from crawler.snapshot import SnapshotWriter
+from crawler.validate import Validator
 from tests.crawl_helpers import assert_matches_ground_truth, crawl
 from tests.wider_helpers import WIDER, expected
 
@@ -72,6 +74,7 @@ async def test_default_crawl_of_each_server_equals_the_truth(tmp_path: Path, ver
     assert_matches_ground_truth(snapshot, truth)
     assert snapshot["organization"]["deployment"] == deployment
     assert snapshot["organization"]["api_version"] == api_version
+    assert Validator(snapshot_schema()).problems(snapshot) == []
     if version != "services":
         assert snapshot["organization"]["url"].endswith("/tfs/DefaultCollection/")
 
@@ -94,6 +97,7 @@ async def test_all_resources_on_server_2019(tmp_path: Path) -> None:
     assert "highest API version 5.0" in error["message"]
     assert "environments (all projects) (not_supported)" in result.summary
     assert "lacks some resources" in result.summary
+    assert Validator(snapshot_schema()).problems(snapshot) == []
     assert not any("environments" in path for path in paths)  # never asked
     assert snapshot["environments"] == []
     assert_matches_ground_truth(snapshot, core)

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: install test check lint typecheck format demo bench clean
+.PHONY: install test check lint typecheck format demo bench sdk-venvs clean
 
 install: ## create .venv and install the package with its test extras
 	$(PYTHON) -m venv $(VENV)
@@ -36,5 +36,8 @@ demo: ## crawl a seeded emulated organization, write inventory.json, print the s
 bench: ## the benchmark suite (slow; not part of make test)
 	$(PY) -m bench
 
+sdk-venvs: ## the older official SDK generations for the fidelity tests (.sdk-venvs/; make test builds them too)
+	$(PY) -m tests.sdk_venvs
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .sdk-venvs build *.egg-info .pytest_cache .mypy_cache .ruff_cache

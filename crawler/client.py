@@ -237,8 +237,10 @@ class AdoClient:
 
     # -- one request, with retries ---------------------------------------------------------
 
-    async def get(self, url: str) -> Outcome:
+    async def get(self, url: str, *, method: str = "GET") -> Outcome:
         """GET ``url`` and return a successful outcome, retrying what is worth retrying.
+
+        ``method`` is for the one ``OPTIONS`` route discovery of a run (no body either way).
 
         Raises :class:`AuthError` when the credential is refused, :class:`NotVisible`
         for 401/403/404, and another :class:`AdoError` when retries or time run out.
@@ -246,7 +248,7 @@ class AdoClient:
         attempt = 0
         loop = asyncio.get_running_loop()
         while True:
-            outcome, rate, error, unreachable = await self._attempt(url)
+            outcome, rate, error, unreachable = await self._attempt(url, method)
             if unreachable:
                 if self.breaker.failure(loop.time()):
                     # The server is away: wait for it as one crawl, not as N retry budgets.
@@ -296,7 +298,9 @@ class AdoClient:
                 self.stats.wait_s += wait
                 await asyncio.sleep(wait)
 
-    async def _attempt(self, url: str) -> tuple[Outcome | None, RateLimit, str | None, bool]:
+    async def _attempt(
+        self, url: str, method: str = "GET"
+    ) -> tuple[Outcome | None, RateLimit, str | None, bool]:
         """Send one request; return its classified outcome, or a transport error text, and
         whether the failure says the server is unreachable (see :mod:`crawler.outage`)."""
         assert self._session is not None, "use 'async with AdoClient(...)'"
@@ -316,7 +320,8 @@ class AdoClient:
             if self.stats.first_sent is None:
                 self.stats.first_sent = loop.time()
             try:
-                async with self._session.get(
+                async with self._session.request(
+                    method,
                     URL(url, encoded=True),
                     headers={"Authorization": self._authorization},
                     allow_redirects=False,

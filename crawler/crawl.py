@@ -20,9 +20,11 @@ from urllib.parse import urlsplit
 
 from crawler.ado import build_url, parse_list
 from crawler.client import AdoClient
+from crawler.discovery import discover_routes
 from crawler.errors import AdoError, AuthError, CrawlerError, NotVisible, ProtocolError
+from crawler.locations import RESOURCE_AREAS
 from crawler.orgurl import is_loopback_host
-from crawler.resources import PROJECTS, REGISTRY, Resource
+from crawler.resources import PROJECTS, REGISTRY, REPOSITORIES, Resource
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,16 @@ class CrawlPlan:
     auth_kind: str = "job"
     selected: Callable[[str], bool] = lambda name: True
     max_active_projects: int = 64  # projects crawled at the same time (bounds memory)
+    # Route discovery (crawler.discovery): the URL's kind (crawler.orgurl: cloud, legacy,
+    # server, loopback), whether to read the route table first, and the api-version per
+    # location id it gave (empty: every request sends the default version).
+    org_kind: str = "loopback"
+    discover: bool = True
+    versions: Mapping[str, str] = field(default_factory=dict)
+
+    def version(self, location: str) -> str | None:
+        """The negotiated api-version of a route (None: the default one)."""
+        return self.versions.get(location) if location else None
 
     def base_for(self, host: str) -> str:
         """The base URL of ``host`` ("org" or "vsrm")."""
@@ -76,6 +88,8 @@ class CrawlState:
     projects_done: int = 0
     listed: set[tuple[str, str]] = field(default_factory=set)  # (resource, project id) read in full
     listed_repo_ids: set[str] = field(default_factory=set)
+    deployment: str | None = None  # "services" or "server", once discovery has run
+    api_version: str | None = None  # the server's highest released api-version
     # repository id -> (name, project ref) of TfsGit repositories pipelines point at
     referenced_repos: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
@@ -149,12 +163,13 @@ def parse_location_url(value: Any) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-async def discover_vsrm(client: AdoClient, base_url: str) -> str:
+async def discover_vsrm(client: AdoClient, base_url: str, api_version: str | None = None) -> str:
     """The release management base URL from ``GET {org}/_apis/resourceAreas/{release area}``.
 
     Raises :class:`AdoError` when the area cannot be read or its location is unsafe.
     """
-    url = build_url(base_url, ["_apis", "resourceAreas", RELEASE_AREA_ID])
+    query = {"api-version": api_version}
+    url = build_url(base_url, ["_apis", "resourceAreas", RELEASE_AREA_ID], query)
     outcome = await client.get(url)
     data = outcome.data if isinstance(outcome.data, dict) else {}
     try:
@@ -174,7 +189,7 @@ async def _with_hosts(client: AdoClient, plan: CrawlPlan, state: CrawlState) -> 
     if not wanted or plan.vsrm_url is not None:
         return plan
     try:
-        vsrm = await discover_vsrm(client, plan.base_url)
+        vsrm = await discover_vsrm(client, plan.base_url, plan.version(RESOURCE_AREAS))
     except AdoError as exc:
         for resource in wanted:
             state.record(resource.key, None, exc)
@@ -188,16 +203,42 @@ async def crawl_org(client: AdoClient, plan: CrawlPlan, sink: Sink, state: Crawl
 
     Raises :class:`AuthError` when the credential is refused or cannot list projects.
     """
-    plan = await _with_hosts(client, plan, state)
+    ready = asyncio.ensure_future(_negotiated(client, plan, state))
     try:
-        await _crawl_projects(client, plan, sink, state)
+        if plan.org_kind in ("cloud", "legacy"):
+            # The cloud takes 7.1 on the projects route: its first page overlaps discovery.
+            await _crawl_projects(client, plan, sink, state, ready)
+        else:
+            await _crawl_projects(client, await ready, sink, state)
     except BaseExceptionGroup as group:
         raise first_error(group) from None
+    finally:
+        if not ready.done():
+            ready.cancel()
+            await asyncio.wait([ready])
+        if not ready.cancelled():
+            ready.exception()  # retrieved: raised above, or the run failed before it
+    plan = ready.result()
     if "repositories" in plan.resources and "pipelines" in plan.resources:
         try:
             await probe_referenced_repositories(client, plan, sink, state)
         except BaseExceptionGroup as group:
             raise first_error(group) from None
+
+
+async def _negotiated(client: AdoClient, plan: CrawlPlan, state: CrawlState) -> CrawlPlan:
+    """The plan after the run's one route discovery (api-versions; what the server lacks is
+    recorded as ``not_supported`` and left out) and the release host's discovery."""
+    if plan.discover:
+        wanted = [r for r in REGISTRY.values() if r.key in plan.resources]
+        routes = await discover_routes(client, plan.base_url, wanted, plan.org_kind)
+        state.deployment, state.api_version = routes.deployment, routes.api_version
+        for key, message in sorted(routes.unsupported.items()):
+            state.record(key, None, AdoError(message, code="not_supported"))
+        plan = replace(
+            plan, versions=routes.versions, resources=plan.resources - set(routes.unsupported)
+        )
+    return await _with_hosts(client, plan, state)
 
 
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -220,8 +261,14 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
 
 
 async def _crawl_projects(
-    client: AdoClient, plan: CrawlPlan, sink: Sink, state: CrawlState
+    client: AdoClient,
+    plan: CrawlPlan,
+    sink: Sink,
+    state: CrawlState,
+    ready: asyncio.Future[CrawlPlan] | None = None,
 ) -> None:
+    """List the projects and start each one's crawl; with ``ready``, the first page is asked
+    before discovery has answered and the projects wait for the plan it gives."""
     # At most this many projects are in progress: the rest wait as plain items of the
     # listing, not as thousands of parked tasks (memory stays flat on large orgs).
     slots = asyncio.Semaphore(plan.max_active_projects)
@@ -236,9 +283,13 @@ async def _crawl_projects(
         first_page = True
         try:
             async for page in client.paginate(
-                plan.base_url, list(PROJECTS.path), {"$top": plan.page_size}
+                plan.base_url,
+                list(PROJECTS.path),
+                {"$top": plan.page_size, "api-version": plan.version(PROJECTS.location)},
             ):
                 first_page = False
+                if ready is not None:
+                    plan, ready = await ready, None
                 for project in page:
                     if not isinstance(project.get("id"), str) or not project["id"]:
                         state.record(
@@ -314,6 +365,8 @@ async def _list_project_resource(
             query.update(extra)
     if resource.paged:
         query["$top"] = plan.page_size
+    if (version := plan.version(resource.location)) is not None:
+        query["api-version"] = version  # else the entry's own (or the default) version
     ref = _ref(project) if resource.add_project else None
     try:
         # One batch per listing: the writer sorts a project's items together, so the
@@ -404,7 +457,10 @@ async def _read_repository_resource(
 ) -> None:
     rid = str(repo.get("id", ""))
     segments = [str(project["id"]), *(rid if s == "{repository}" else s for s in resource.path)]
-    url = build_url(plan.base_for(resource.host), segments, dict(resource.query))
+    query: dict[str, str | int | bool | None] = dict(resource.query)
+    if (version := plan.version(resource.location)) is not None:
+        query["api-version"] = version
+    url = build_url(plan.base_for(resource.host), segments, query)
     try:
         outcome = await client.get(url)
         try:
@@ -451,7 +507,11 @@ async def _probe_repository(
     name: str,
     project: Mapping[str, str],
 ) -> None:
-    url = build_url(plan.base_url, [project["id"], "_apis", "git", "repositories", repo_id])
+    url = build_url(
+        plan.base_url,
+        [project["id"], "_apis", "git", "repositories", repo_id],
+        {"api-version": plan.version(REPOSITORIES.location)},
+    )
     try:
         outcome = await client.get(url)
     except AdoError as exc:

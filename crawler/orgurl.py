@@ -128,6 +128,10 @@ def parse_org_url(text: str) -> OrgUrl:
     kind: OrgKind
     if loopback:
         kind = "loopback"
+        if len(segments) == 2 and segments[0].lower() == "tfs":
+            # An emulated Azure DevOps Server collection: http://127.0.0.1:PORT/tfs/COLLECTION
+            base = f"{base}{raw_segments[0]}/"
+            segments = segments[1:]
         if len(segments) != 1:
             _missing_or_below(raw, segments, f"{scheme}://{netloc_host}/{{org}}/")
         name = segments[0]

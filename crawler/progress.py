@@ -127,17 +127,20 @@ def _count_order(name: str) -> tuple[int, str]:
 
 def group_errors(errors: Iterable[Mapping[str, Any]]) -> list[str]:
     """Errors grouped by what failed and why, e.g. ``pipelines in 11 projects (401 TF400813)``."""
-    groups: dict[tuple[str, bool, str], int] = {}
+    groups: dict[tuple[str, bool, bool, str], int] = {}
     for error in errors:
         why = " ".join(str(x) for x in (error.get("status"), error.get("code")) if x)
-        key = (str(error.get("resource", "")), bool(error.get("item")), why)
+        org_wide = error.get("project") is None and not error.get("item")
+        key = (str(error.get("resource", "")), bool(error.get("item")), org_wide, why)
         groups[key] = groups.get(key, 0) + 1
     out = []
-    for (resource, single, why), n in sorted(groups.items()):
+    for (resource, single, org_wide, why), n in sorted(groups.items()):
         if single:
             text = f"{n} {resource}" if n != 1 else f"1 of the {resource}"
         elif resource == "projects":
             text = "the project list"
+        elif org_wide:
+            text = f"{resource} (all projects)"
         else:
             text = f"{resource} in {n} project{'s' if n != 1 else ''}"
         out.append(f"{text} ({why})" if why else text)
@@ -169,6 +172,11 @@ def advice(errors: Iterable[Mapping[str, Any]], auth_kind: str) -> str:
         tips.append(
             "the server was unreachable for longer than outage_tolerance_s: run again when it "
             "is back, or raise --outage-tolerance"
+        )
+    if "not_supported" in codes:
+        tips.append(
+            "this server version lacks some resources: leave them out of --resources, or "
+            "upgrade the server (see README: Azure DevOps Server)"
         )
     return "; ".join(tips)
 

@@ -67,6 +67,9 @@ class Resource:
 
     key: str  # snapshot key and --resources name
     path: tuple[str, ...]  # path below the org (or below the project for project scope)
+    # The route's location id in the server's location data (OPTIONS {org}/_apis): the
+    # api-version is negotiated per route, and a server without it lacks this resource.
+    location: str = ""
     scope: Scope = "project"
     host: Host = "org"
     paged: bool = True  # sends $top and follows x-ms-continuationtoken
@@ -121,12 +124,14 @@ def _apply(item: JsonObject, dotted: str, fn: Callable[[Any], Any]) -> None:
 PROJECTS = Resource(
     key="projects",
     path=("_apis", "projects"),
+    location="603fe2ac-9723-48b9-88ad-09305aa6c6e1",
     scope="org",
     description="team projects (the root of every other scope)",
 )
 REPOSITORIES = Resource(
     key="repositories",
     path=("_apis", "git", "repositories"),
+    location="225f7195-f9c7-4d14-ab28-a83f7ff77e1f",
     paged=False,  # one call returns all; the paged variant is 7.2-preview only
     query={"includeHidden": True},
     description="git repositories, hidden ones included",
@@ -134,6 +139,7 @@ REPOSITORIES = Resource(
 PIPELINES = Resource(
     key="pipelines",
     path=("_apis", "build", "definitions"),
+    location="dbeaf647-6167-421a-bda9-c9327b25e2e6",
     query={"includeAllProperties": True},
     variables=("variables",),
     links_in=("authoredBy", "queue"),
@@ -146,6 +152,7 @@ PIPELINES = Resource(
 RELEASE_DEFINITIONS = Resource(
     key="release_definitions",
     path=("_apis", "release", "definitions"),
+    location="d8f96f24-8ea7-4cb6-baab-2df8fc515665",
     host="vsrm",
     # $expand adds environments and artifacts; their variables keep only their flags.
     options={"release_expand": {"$expand": "environments,artifacts"}},
@@ -157,6 +164,7 @@ RELEASE_DEFINITIONS = Resource(
 VARIABLE_GROUPS = Resource(
     key="variable_groups",
     path=("_apis", "distributedtask", "variablegroups"),
+    location="f5b09dd5-9d54-45a1-8b5a-1c8287d634cc",
     # Allow-list: names, descriptions, variable names and flags; never a value (not even a
     # non-secret one) and no providerData (Key Vault link details).
     keep=(
@@ -181,6 +189,7 @@ VARIABLE_GROUPS = Resource(
 SERVICE_ENDPOINTS = Resource(
     key="service_endpoints",
     path=("_apis", "serviceendpoint", "endpoints"),
+    location="e85f1c62-adfc-4b74-b618-11a150fb195e",
     paged=False,
     # Allow-list; authorization keeps only its scheme (never parameters), data is never kept.
     keep=(
@@ -207,12 +216,14 @@ SERVICE_ENDPOINTS = Resource(
 ENVIRONMENTS = Resource(
     key="environments",
     path=("_apis", "distributedtask", "environments"),
+    location="8572b1fc-2482-47fa-8f74-7e3ed53ee54b",
     default=False,
     description="pipeline environments",
 )
 QUEUES = Resource(
     key="queues",
     path=("_apis", "distributedtask", "queues"),
+    location="900fa995-c559-4923-aae7-f8424fe4fbea",
     paged=False,
     add_project=True,
     default=False,
@@ -221,6 +232,7 @@ QUEUES = Resource(
 POLICIES = Resource(
     key="policies",
     path=("_apis", "policy", "configurations"),
+    location="dad91cbe-d183-45f8-9c6e-9c1164472121",
     add_project=True,
     default=False,
     description="policy configurations (branch policies, linked to repositories and branches)",
@@ -229,6 +241,7 @@ REPOSITORY_ACTIVITY = Resource(
     key="repository_activity",
     # One request per non-empty, enabled repository: {project}/_apis/git/repositories/{id}/commits
     path=("_apis", "git", "repositories", "{repository}", "commits"),
+    location="c2570c3b-5b3f-41b8-98bf-5407bfde8d58",
     scope="repository",
     paged=False,
     query={"searchCriteria.$top": 1},

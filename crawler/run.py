@@ -131,6 +131,7 @@ async def crawl_to_file(
         selected=lambda name: project_selected(name, settings.projects, settings.exclude_projects),
         options=frozenset(n for n in ("latest_builds", "release_expand") if getattr(settings, n)),
         max_active_projects=max(8, 4 * settings.concurrency),
+        org_kind=settings.org.kind,
     )
     progress = Progress(
         stats, state, mode=progress_mode(settings, environ, err), stream=err, out=out
@@ -203,6 +204,8 @@ async def crawl_to_file(
         finished_at=finished,
         errors=state.errors,
         stats=stats_doc,
+        deployment=state.deployment,
+        api_version=state.api_version,
     )
     counts = dict(writer.counts)
     try:
@@ -238,7 +241,8 @@ async def crawl_to_file(
 def _one_line(error: Mapping[str, object]) -> str:
     project = error.get("project")
     where = f" in project {project.get('name')!r}" if isinstance(project, dict) else ""
-    return f"not visible: {error.get('resource')}{where}: {error.get('message')}"
+    what = "not supported" if error.get("code") == "not_supported" else "not visible"
+    return f"{what}: {error.get('resource')}{where}: {error.get('message')}"
 
 
 def _describe(credential: Credential) -> str:

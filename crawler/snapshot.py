@@ -172,13 +172,24 @@ def build_header(
     finished_at: datetime,
     errors: Iterable[Mapping[str, Any]],
     stats: Mapping[str, Any],
+    deployment: str | None = None,
+    api_version: str | None = None,
 ) -> dict[str, Any]:
-    """Everything in a snapshot but the item arrays; ``complete`` means no errors."""
+    """Everything in a snapshot but the item arrays; ``complete`` means no errors.
+
+    ``deployment`` (services|server) and ``api_version`` (the server's highest released
+    version) come from route discovery; they are left out when it did not run.
+    """
     ordered_errors = sorted((dict(e) for e in errors), key=error_sort_key)
+    organization: dict[str, str] = {"url": org_url, "name": org_name}
+    if deployment is not None:
+        organization["deployment"] = deployment
+    if api_version is not None:
+        organization["api_version"] = api_version
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": NAME, "version": __version__},
-        "organization": {"url": org_url, "name": org_name},
+        "organization": organization,
         "started_at": rfc3339(started_at),
         "finished_at": rfc3339(finished_at),
         "complete": not ordered_errors,

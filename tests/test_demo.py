@@ -13,7 +13,9 @@ from crawler.schema import snapshot_schema
 from crawler.validate import Validator
 
 
-@pytest.mark.parametrize(("scenario", "code"), [("full", 0), ("protected-repos", 4)])
+@pytest.mark.parametrize(
+    ("scenario", "code"), [("full", 0), ("protected-repos", 4), ("server-2019", 4)]
+)
 def test_demo_crawls_and_explains(tmp_path: Path, scenario: str, code: int) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "crawler", "demo", "--scenario", scenario, "--projects", "4",
@@ -25,5 +27,9 @@ def test_demo_crawls_and_explains(tmp_path: Path, scenario: str, code: int) -> N
     snapshot = orjson.loads((tmp_path / "inv.json").read_bytes())
     assert Validator(snapshot_schema()).problems(snapshot) == []
     assert len(snapshot["projects"]) == 4
-    if code == 4:
+    if scenario == "protected-repos":
         assert "Protect access to repositories" in proc.stdout
+    if scenario == "server-2019":
+        assert snapshot["organization"]["api_version"] == "5.0"
+        assert [e["code"] for e in snapshot["errors"]] == ["not_supported"]
+        assert "environments (all projects) (not_supported)" in proc.stdout

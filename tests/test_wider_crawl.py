@@ -184,8 +184,9 @@ async def test_a_plain_http_release_host_elsewhere_is_refused_and_reported(
     assert "plain http" in error["message"]
     assert snapshot["release_definitions"] == []
     assert snapshot["queues"] == expected(truth, "queues")
-    # discovery, one projects page, one queues list per project: nothing else
-    assert requests == 1 + 1 + 2
+    # route discovery (OPTIONS), release host discovery, one projects page, one queues list
+    # per project: nothing else
+    assert requests == 1 + 1 + 1 + 2
 
 
 @pytest.mark.parametrize(

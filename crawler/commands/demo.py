@@ -17,6 +17,8 @@ SCENARIOS = {
     "protected-repos": "'Protect access to repositories in YAML pipelines' is on",
     "faulty": "15%% of requests fail transiently (5xx, cut connections, bad JSON)",
     "throttled": "a tight identity budget: the server delays, then answers 429",
+    "server-2019": "Azure DevOps Server 2019 at /tfs/DefaultCollection, every resource asked "
+    "(api-version 5.0; environments not supported)",
 }
 
 
@@ -80,6 +82,9 @@ async def _demo(args: argparse.Namespace) -> int:
         flags.update(backoff_base_s=0.05, backoff_max_s=0.5, timeout_s=5.0)
     elif args.scenario == "throttled":
         config = replace(config, throttle=ThrottleConfig(limit=15, window_s=2.0, max_delay_s=0.3))
+    elif args.scenario == "server-2019":
+        config = replace(config, server_version="2019", org="DefaultCollection")
+        flags.update(resources="all")
     if args.scenario == "project-scoped":
         from crawler.emulator.model import ground_truth
 

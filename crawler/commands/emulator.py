@@ -21,6 +21,7 @@ from crawler.emulator.config import (
     ThrottleConfig,
 )
 from crawler.emulator.mutations import check_mutations
+from crawler.emulator.versions import SERVER_VERSIONS
 from crawler.errors import UsageError
 
 HELP = "serve a fake Azure DevOps organization on loopback (tests, demos, benchmarks)"
@@ -33,7 +34,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     add("--port", type=int, default=0, help="port to bind; 0 picks a free one (default: 0)")
-    add("--org", default=defaults.org, help="organization name (default: %(default)s)")
+    add(
+        "--org",
+        default=None,
+        help=f"organization (collection) name (default: {defaults.org}; DefaultCollection "
+        "with --server-version other than services)",
+    )
+    add(
+        "--server-version",
+        default="services",
+        choices=SERVER_VERSIONS,
+        help="play Azure DevOps Services or an Azure DevOps Server release: its api-versions, "
+        "routes and a /tfs/COLLECTION URL (default: %(default)s)",
+    )
     add("--seed", type=int, default=defaults.seed, help="seed of the generated organization")
     add("--projects", type=int, default=defaults.projects, help="number of projects")
     add("--repos-per-project", type=int, default=defaults.repos_per_project)
@@ -158,6 +171,10 @@ WIDER_SIZES = (
 
 def build_config(args: argparse.Namespace) -> EmulatorConfig:
     """The EmulatorConfig the flags describe; UsageError naming the flag when one is bad."""
+    if args.org is None:
+        args.org = (
+            EmulatorConfig().org if args.server_version == "services" else "DefaultCollection"
+        )
     for flag in ("projects", "repos_per_project", "pipelines_per_project", *WIDER_SIZES):
         value = getattr(args, flag)
         _check(value >= 0, f"--{flag.replace('_', '-')} must be 0 or more, got {value}")
@@ -261,6 +278,7 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
             outage_s=args.outage_seconds,
         ),
         mutations=tuple(args.mutation),
+        server_version=args.server_version,
     )
 
 
@@ -308,7 +326,9 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(args)
     if args.dump_only:
         host = f"[{args.host}]" if ":" in args.host else args.host
-        dump_ground_truth(config, f"http://{host}:{args.port}/{config.org}", args.dump_ground_truth)
+        dump_ground_truth(
+            config, f"http://{host}:{args.port}/{config.base_path}", args.dump_ground_truth
+        )
         return 0
     asyncio.run(_serve(config, args))
     sys.stdout.flush()

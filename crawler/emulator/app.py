@@ -30,9 +30,6 @@ from crawler.emulator.model import (
     identity_with_links,
 )
 from crawler.emulator.protocol import (
-    LOCATIONS,
-    RESOURCE_AREAS,
-    VERSIONS,
     access_denied,
     ado_error,
     bad_request,
@@ -51,6 +48,16 @@ from crawler.emulator.protocol import (
     truthy,
 )
 from crawler.emulator.throttle import ThrottleStats, throttle_middleware
+from crawler.emulator.versions import (
+    ALL_KINDS,
+    Profile,
+    RouteSpec,
+    areas_of,
+    location_entries,
+    profile,
+    released_of,
+    route_for_kind,
+)
 from crawler.emulator.wider import RELEASE_AREA_ID, WIDER_PATHS, latest_builds, release_base
 
 DEFAULT_PAGE_CACHE_BYTES = 128 * 1024 * 1024
@@ -145,6 +152,7 @@ class EmulatorState:
     pages: PageCache
     throttle_stats: ThrottleStats | None = None
     fault_stats: FaultStats | None = None
+    profile: Profile = field(default_factory=lambda: profile("services"))
 
 
 STATE_KEY: web.AppKey[EmulatorState] = web.AppKey("emulator_state", EmulatorState)
@@ -168,9 +176,16 @@ class Route:
         return self.kind in ("options", "resource_areas")
 
 
-def parse_route(method: str, raw_path: str, org: str) -> Route | None:
-    """Map a raw (still URL-encoded) path to a Route, or None when nothing lives there."""
+def parse_route(method: str, raw_path: str, org: str, virtual_dir: str = "") -> Route | None:
+    """Map a raw (still URL-encoded) path to a Route, or None when nothing lives there.
+
+    ``virtual_dir`` (e.g. ``tfs``) is the first path segment of a server's collection URL.
+    """
     segments = [unquote(s) for s in raw_path.split("/") if s]
+    for part in virtual_dir.split("/") if virtual_dir else ():
+        if not segments or segments[0].casefold() != part.casefold():
+            return None
+        segments = segments[1:]
     if len(segments) < 2 or segments[0].casefold() != org.casefold():
         return None
     lowered = [s.casefold() for s in segments]
@@ -218,10 +233,27 @@ def _identity(config: EmulatorConfig) -> str:
     return f"Project Collection Build Service ({config.org})"
 
 
-def _options(route: Route, base: str) -> web.Response:
+def _no_such_route(request: web.Request) -> web.Response:
+    return ado_error(
+        404,
+        f"The resource at {request.path} was not found.",
+        "NotFoundException",
+        "System.Web.Http.HttpResponseException, System.Web.Http",
+    )
+
+
+def _version_failure(
+    asked: str | None, request: web.Request, prof: Profile, spec: RouteSpec | None
+) -> web.Response | None:
+    """The 400 this deployment answers for ``asked`` on this route, or None when it is fine."""
+    released = prof.released if spec is None else released_of(prof, spec)
+    return check_api_version(asked, request.method, highest=prof.highest, released=released)
+
+
+def _options(route: Route, prof: Profile) -> web.Response:
     wanted = route.area.casefold() if route.area else None
     found = [
-        loc | VERSIONS for loc in LOCATIONS if wanted is None or loc["area"].casefold() == wanted
+        loc for loc in location_entries(prof) if wanted is None or loc["area"].casefold() == wanted
     ]
     if wanted is not None and not found:
         return ado_error(
@@ -233,8 +265,8 @@ def _options(route: Route, base: str) -> web.Response:
     return json_response(envelope(found))
 
 
-def _resource_areas(route: Route, base: str, config: EmulatorConfig) -> web.Response:
-    areas = [{"id": i, "name": n, "locationUrl": f"{base}/"} for i, n in RESOURCE_AREAS]
+def _resource_areas(route: Route, base: str, config: EmulatorConfig, prof: Profile) -> web.Response:
+    areas = [{"id": i, "name": n, "locationUrl": f"{base}/"} for i, n in areas_of(prof)]
     release = release_base(config, base)
     for area in areas:
         if area["id"] == RELEASE_AREA_ID:
@@ -470,13 +502,15 @@ def _pipelines(state: EmulatorState, request: web.Request, route: Route, base: s
 
 
 def _route_of(request: web.Request) -> Route | None:
-    return parse_route(request.method, request.rel_url.raw_path, request.app[STATE_KEY].config.org)
+    config = request.app[STATE_KEY].config
+    vdir = config.base_path[: -len(config.org)].strip("/")
+    return parse_route(request.method, request.rel_url.raw_path, config.org, vdir)
 
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE_KEY]
     route = _route_of(request)
-    base = request_base(request, state.config.org)
+    base = request_base(request, state.config.base_path)
     if route is None:
         return ado_error(
             404,
@@ -484,14 +518,19 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
             "NotFoundException",
             "System.Web.Http.HttpResponseException, System.Web.Http",
         )
+    prof = state.profile
     if route.kind == "options":
-        return _options(route, base)
+        return _options(route, prof)
+    spec = route_for_kind(prof).get(route.kind)
+    if spec is None and route.kind in ALL_KINDS:
+        return _no_such_route(request)  # a route this server version does not have
+    asked = requested_api_version(request.query.get("api-version"), request.headers.get("Accept"))
     if route.kind == "resource_areas":
-        return _resource_areas(route, base, state.config)
-    failure = check_api_version(
-        requested_api_version(request.query.get("api-version"), request.headers.get("Accept")),
-        request.method,
-    )
+        # Lenient as before: no version needed, a released number accepted.
+        if asked is not None and (failure := _version_failure(asked, request, prof, None)):
+            return failure
+        return _resource_areas(route, base, state.config, prof)
+    failure = _version_failure(asked, request, prof, spec)
     if failure is not None:
         return failure
     if route.kind == "projects":
@@ -573,6 +612,7 @@ def create_app(
         log=RequestLog(),
         latency_rng=random.Random(config.seed),
         pages=PageCache(page_cache_bytes),
+        profile=profile(config.server_version),
     )
     chain: list[Middleware] = [_log_middleware, _auth_middleware]
     if config.throttle.enabled:

@@ -145,6 +145,21 @@ class EmulatorConfig:
     # Known changes on top of the seeded organization, e.g. "rename-repo:0:1" (syntax in
     # crawler/emulator/mutations.py). Empty: the plain seeded organization.
     mutations: tuple[str, ...] = ()
+    # Which deployment to play (crawler/emulator/versions.py): "services" (the cloud) or an
+    # Azure DevOps Server release ("2022.1", "2022", "2020", "2019"): its api-versions, routes
+    # and resource areas. A server serves its collection below ``virtual_dir`` (None: "tfs"
+    # for a server, none for the cloud), e.g. /tfs/DefaultCollection.
+    server_version: str = "services"
+    virtual_dir: str | None = None
+
+    @property
+    def base_path(self) -> str:
+        """The URL path of the organization (collection), without slashes at either end."""
+        vdir = self.virtual_dir
+        if vdir is None:
+            vdir = "" if self.server_version == "services" else "tfs"
+        vdir = vdir.strip("/")
+        return f"{vdir}/{self.org}" if vdir else self.org
 
     def __post_init__(self) -> None:
         # A list from JSON (e.g. a config dict round trip) would make the value unhashable.

@@ -21,60 +21,6 @@ JSON_TYPE = "application/json; charset=utf-8; api-version=7.1"
 MAX_API_VERSION = (7, 2)
 RELEASED_API_VERSION = (7, 1)
 
-# Resource areas as a real organization lists them (ado-api.md), id -> name.
-RESOURCE_AREAS: tuple[tuple[str, str], ...] = (
-    ("79134c72-4a58-4b42-976c-04e7115f32bf", "core"),
-    ("4e080c62-fa21-4fbc-8fef-2a10a2b38049", "git"),
-    ("5d6898bb-45ec-463f-95f9-54d49c71752e", "build"),
-    ("965220d5-5bb9-42cf-8d67-9b146df2a5a4", "build"),
-    ("2e0bf237-8973-4ec9-a581-9c3d679d1776", "pipelines"),
-    ("efc2f575-36ef-48e9-b672-0c6fb4a48ac5", "release"),
-    ("a85b8835-c1a1-4aac-ae97-1c3d0ba72dbd", "distributedtask"),
-    ("fb13a388-40dd-4a04-b530-013a739c72ef", "policy"),
-    ("5264459e-e5e0-4bd8-b118-0985e68a4ec5", "wit"),
-    ("00d9565f-ed9c-4a06-9a50-00e7896ccab4", "Location"),
-)
-
-# API resource locations served by OPTIONS {org}/_apis[/{area}] (ado-api.md).
-LOCATIONS: tuple[JsonDict, ...] = (
-    {
-        "id": "603fe2ac-9723-48b9-88ad-09305aa6c6e1",
-        "area": "core",
-        "resourceName": "projects",
-        "routeTemplate": "_apis/{resource}/{*projectId}",
-        "resourceVersion": 4,
-    },
-    {
-        "id": "225f7195-f9c7-4d14-ab28-a83f7ff77e1f",
-        "area": "git",
-        "resourceName": "repositories",
-        "routeTemplate": "{project}/_apis/{area}/{resource}/{repositoryId}",
-        "resourceVersion": 1,
-    },
-    {
-        "id": "dbeaf647-6167-421a-bda9-c9327b25e2e6",
-        "area": "build",
-        "resourceName": "definitions",
-        "routeTemplate": "{project}/_apis/build/{resource}/{definitionId}",
-        "resourceVersion": 7,
-    },
-    {
-        "id": "28e1305e-2afe-47bf-abaf-cbb0e6a91988",
-        "area": "pipelines",
-        "resourceName": "pipelines",
-        "routeTemplate": "{project}/_apis/{resource}/{pipelineId}",
-        "resourceVersion": 1,
-    },
-    {
-        "id": "e81700f7-3be2-46de-8624-2eb35882fcaa",
-        "area": "Location",
-        "resourceName": "ResourceAreas",
-        "routeTemplate": "_apis/{resource}/{areaId}",
-        "resourceVersion": 1,
-    },
-)
-VERSIONS = {"minVersion": 1.0, "maxVersion": 7.2, "releasedVersion": "7.1"}
-
 
 def error_body(message: str, type_key: str, type_name: str) -> bytes:
     """An ADO-shaped JSON error body."""
@@ -190,8 +136,18 @@ def requested_api_version(query_value: str | None, accept: str | None) -> str | 
     return None
 
 
-def check_api_version(version: str | None, method: str) -> web.Response | None:
-    """None when ``version`` is acceptable, else the 400 ADO would answer."""
+def check_api_version(
+    version: str | None,
+    method: str,
+    *,
+    highest: tuple[int, int] = MAX_API_VERSION,
+    released: tuple[int, int] = RELEASED_API_VERSION,
+) -> web.Response | None:
+    """None when ``version`` is acceptable, else the 400 ADO would answer.
+
+    ``highest`` is the newest version the server (or route) accepts at all, previews
+    included; ``released`` the newest one it takes without ``-preview`` ((0, 0): none).
+    """
     if version is None:
         return bad_request(
             f'No api-version was supplied for the "{method}" request. The version must be '
@@ -205,13 +161,13 @@ def check_api_version(version: str | None, method: str) -> web.Response | None:
             f"The api-version '{version}' is not in a valid format.", "VssInvalidApiVersion"
         )
     number = (int(match.group(1)), int(match.group(2)))
-    if number < (1, 0) or number > MAX_API_VERSION:
+    if number < (1, 0) or number > highest:
         return bad_request(
             f"The requested REST API version of {version} is out of range for this server. "
-            "The latest REST API version this server supports is 7.2.",
+            f"The latest REST API version this server supports is {highest[0]}.{highest[1]}.",
             "VssVersionOutOfRangeException",
         )
-    if number > RELEASED_API_VERSION and match.group(3) is None:
+    if number > released and match.group(3) is None:
         return bad_request(
             f'The requested version "{version}" of the resource is under preview. The -preview '
             "flag must be supplied in the api-version for such requests. For example: "

@@ -91,7 +91,7 @@ async def run_emulator(
                 play_outage(runner, site, outage, host, bound, ssl_context)
             )
         yield RunningEmulator(
-            url=f"{scheme}://{_url_host(host)}:{bound}/{config.org}",
+            url=f"{scheme}://{_url_host(host)}:{bound}/{config.base_path}",
             app=app,
             config=config,
             host=host,

@@ -60,6 +60,12 @@ from crawler.orgurl import OrgUrl, parse_org_url
         ("http://127.0.0.1:8080/org", "http://127.0.0.1:8080/org/", "org", "loopback"),
         ("http://127.9.8.7:1/org/", "http://127.9.8.7:1/org/", "org", "loopback"),
         ("http://localhost:9/emu", "http://localhost:9/emu/", "emu", "loopback"),
+        (
+            "http://127.0.0.1:8080/tfs/DefaultCollection",
+            "http://127.0.0.1:8080/tfs/DefaultCollection/",
+            "DefaultCollection",
+            "loopback",
+        ),
         ("http://[::1]:8080/org", "http://[::1]:8080/org/", "org", "loopback"),
         ("https://127.0.0.1:8443/org", "https://127.0.0.1:8443/org/", "org", "loopback"),
         ("https://dev.azure.com/caf%C3%A9/", "https://dev.azure.com/caf%C3%A9/", "café", "cloud"),

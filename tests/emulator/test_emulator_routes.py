@@ -97,7 +97,9 @@ async def test_discovery_needs_no_credentials(emulator: EmulatorFactory) -> None
         assert all(wanted <= set(loc) for loc in locations)
         assert "603fe2ac-9723-48b9-88ad-09305aa6c6e1" in {loc["id"] for loc in locations}
         git = await c.get("/_apis/Git", headers={}, version=None, method="OPTIONS")
-        assert [loc["resourceName"] for loc in git.json()["value"]] == ["repositories"]
+        git_routes = git.json()["value"]
+        assert {loc["area"] for loc in git_routes} == {"git"}  # one area only
+        assert {"repositories", "commits"} <= {loc["resourceName"] for loc in git_routes}
 
 
 def _basic(user: str, token: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from bench import downstream
 from bench.harness import ROOT, BenchError, run_scenario
 from bench.report import summarize, table
 from bench.scenarios import scenarios, select
@@ -42,12 +43,23 @@ def run(
     echo: bool = True,
 ) -> dict[str, Any]:
     """Run the chosen scenarios, write ``<timestamp>.json`` and ``latest.json``; the document."""
-    chosen = select(names, quick)
+    wanted_downstream = [n for n in names if n in downstream.NAMES]
+    crawl_names = [n for n in names if n not in downstream.NAMES]
+    chosen = select(crawl_names, quick) if crawl_names or not names else []
+    run_downstream = bool(wanted_downstream) or not names
     compile_crawler()
     started = datetime.now(UTC)
     measured = []
     failures: list[dict[str, str]] = []
+    downstream_entries: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ado-bench-") as tmp:
+        if run_downstream:
+            try:
+                if echo:
+                    print("... downstream-100k: every snapshot reader", file=sys.stderr, flush=True)
+                downstream_entries.append(downstream.run_downstream(runs, Path(tmp), quick))
+            except BenchError as exc:
+                failures.append({"scenario": "downstream-100k", "error": str(exc)})
         for scenario in chosen:
             if echo:
                 print(f"... {scenario.name}: {scenario.description}", file=sys.stderr, flush=True)
@@ -63,7 +75,10 @@ def run(
                 took = time.perf_counter() - t0
                 print(f"    done in {took:.1f}s", file=sys.stderr, flush=True)
     entries = summarize(measured)
-    text = table(entries)
+    text = table(entries) if entries else ""
+    for entry in downstream_entries:
+        text += ("\n\n" if text else "") + downstream.table(entry)
+    entries += downstream_entries
     for failure in failures:
         last = failure["error"].strip().splitlines()[-1:] or [""]
         text += f"\nFAILED {failure['scenario']}: {last[0]}"
@@ -92,7 +107,7 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the benchmark."""
-    names = [s.name for s in scenarios()]
+    names = [*(s.name for s in scenarios()), *downstream.NAMES]
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Benchmark the crawler against the emulator (see bench/README.md).",

@@ -1,8 +1,12 @@
-"""Compare two loaded snapshots (pure) and render the result as text, JSON or Markdown.
+"""Compare two snapshots and render the result as text, JSON or Markdown.
 
 Items are matched by (resource, id), or (organization, resource, id) when either side is a
 multi-organization file. ``started_at``, ``finished_at``, ``stats`` and ``generator`` are ignored.
 Field changes use dotted paths (``repository.name``); lists compare as whole values.
+``diff_snapshots`` compares loaded documents, ``diff_files`` two files read item by item; both
+pair items with the merge-join of :mod:`crawler.diffjoin`. Unread is unknown: an item whose
+scope either snapshot lists in ``errors`` is not compared (never added or removed), and the
+diff names those scopes (``not_compared``) with why.
 """
 
 from __future__ import annotations
@@ -10,13 +14,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
-from crawler.merge import as_multi, id_key, resource_keys
+from crawler.diffjoin import ChangeKey, Source, join
+from crawler.merge import as_multi, resource_keys
 from crawler.schema import is_multi
+from crawler.unread import scope_of
 from crawler.validate import json_equal
+
+if TYPE_CHECKING:
+    from crawler.reader import SnapshotFile
 
 
 class _Absent:
@@ -74,6 +83,22 @@ class ErrorChange:
 
 
 @dataclass(frozen=True, slots=True)
+class NotCompared:
+    """A scope one snapshot or both could not read: its items were not compared.
+
+    ``old`` and ``new`` are why each side did not read it (``status``, ``code``,
+    ``message`` of its ``errors`` entry), or None when that side read it.
+    """
+
+    organization: str | None
+    resource: str
+    project: Mapping[str, Any] | None
+    item: Mapping[str, Any] | None
+    old: Mapping[str, Any] | None
+    new: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
 class Diff:
     """Everything that differs between two snapshots, in a stable order."""
 
@@ -84,6 +109,7 @@ class Diff:
     organizations_removed: tuple[str, ...] = ()
     multi: bool = False
     summary: dict[str, int] = field(default_factory=dict)
+    not_compared: tuple[NotCompared, ...] = ()
 
     @property
     def same(self) -> bool:
@@ -129,17 +155,7 @@ def _name(item: Mapping[str, Any]) -> str | None:
     return None if name is None else str(name)
 
 
-def _items(doc: Mapping[str, Any], keep_org: bool) -> dict[tuple[Any, ...], Mapping[str, Any]]:
-    out: dict[tuple[Any, ...], Mapping[str, Any]] = {}
-    for resource in resource_keys(doc):
-        for item in doc[resource]:
-            org = item.get("organization") if keep_org else None
-            ident = item.get("id", item.get("name"))
-            out[(org or "", resource, id_key(ident), orjson.dumps(ident))] = item
-    return out
-
-
-def _item_change(key: tuple[Any, ...], old: Any, new: Any, keep_org: bool) -> ItemChange | None:
+def _item_change(key: ChangeKey, old: Any, new: Any, keep_org: bool) -> ItemChange | None:
     org, resource = (key[0] if keep_org else None), key[1]
     ident = orjson.loads(key[3])
     if old is None or new is None:
@@ -194,32 +210,79 @@ def _org_changes(
         yield ErrorChange("added", label, orjson.loads(raw))
 
 
+def _doc_source(doc: Mapping[str, Any], keep_org: bool) -> tuple[Source, Mapping[str, Any]]:
+    multi = as_multi(doc)
+    orgs = {str(o["name"]) if keep_org else "": o for o in multi["organizations"]}
+    source = Source(orgs, resource_keys(multi), lambda key: multi.get(key, ()), keep_org)
+    return source, multi
+
+
+def _file_source(snapshot: SnapshotFile, keep_org: bool) -> tuple[Source, Mapping[str, Any]]:
+    multi = as_multi(snapshot.shell())
+    orgs = {str(o["name"]) if keep_org else "": o for o in multi["organizations"]}
+    name = None if snapshot.multi or not keep_org else str(multi["organizations"][0]["name"])
+
+    def items(key: str) -> Iterator[dict[str, Any]]:
+        for item in snapshot.items(key):
+            if name is not None:
+                item["organization"] = name
+            yield item
+
+    return Source(orgs, snapshot.resource_keys, items, keep_org), multi
+
+
 def diff_snapshots(old_doc: Mapping[str, Any], new_doc: Mapping[str, Any]) -> Diff:
-    """Diff two snapshots (single- or multi-organization, in any combination)."""
+    """Diff two loaded snapshots (single- or multi-organization, in any combination)."""
     keep_org = is_multi(old_doc) or is_multi(new_doc)
-    old, new = as_multi(old_doc), as_multi(new_doc)
-    old_items, new_items = _items(old, keep_org), _items(new, keep_org)
-    changes = [
-        change
-        for key in sorted(old_items.keys() | new_items.keys())
-        if (change := _item_change(key, old_items.get(key), new_items.get(key), keep_org))
-    ]
-    old_orgs = {str(o["name"]): o for o in old["organizations"]}
-    new_orgs = {str(o["name"]): o for o in new["organizations"]}
+    (old, old_multi), (new, new_multi) = (
+        _doc_source(old_doc, keep_org),
+        _doc_source(new_doc, keep_org),
+    )
+    return _compare(old, new, old_multi, new_multi, keep_org)
+
+
+def diff_files(old_file: SnapshotFile, new_file: SnapshotFile) -> Diff:
+    """Diff two snapshot files read item by item (one resource at a time from each)."""
+    keep_org = old_file.multi or new_file.multi
+    (old, old_multi), (new, new_multi) = (
+        _file_source(old_file, keep_org),
+        _file_source(new_file, keep_org),
+    )
+    return _compare(old, new, old_multi, new_multi, keep_org)
+
+
+def _compare(
+    old: Source,
+    new: Source,
+    old_multi: Mapping[str, Any],
+    new_multi: Mapping[str, Any],
+    keep_org: bool,
+) -> Diff:
+    found: list[tuple[ChangeKey, ItemChange]] = []
+    for resource in sorted(set(old.resource_keys) | set(new.resource_keys)):
+        found.extend(join(old, new, resource, lambda key, a, b: _item_change(key, a, b, keep_org)))
+    found.sort(key=lambda pair: pair[0])
+    changes = [change for _, change in found]
+    old_orgs = {str(o["name"]): o for o in old_multi["organizations"]}
+    new_orgs = {str(o["name"]): o for o in new_multi["organizations"]}
     if not keep_org:
-        old_orgs, new_orgs = {"": old["organizations"][0]}, {"": new["organizations"][0]}
+        old_orgs = {"": old_multi["organizations"][0]}
+        new_orgs = {"": new_multi["organizations"][0]}
     run: list[RunChange] = []
     errors: list[ErrorChange] = []
     for name in sorted(old_orgs.keys() & new_orgs.keys()):
-        for found in _org_changes(old_orgs[name], new_orgs[name], keep_org):
-            if isinstance(found, RunChange):
-                run.append(found)
+        for found_change in _org_changes(old_orgs[name], new_orgs[name], keep_org):
+            if isinstance(found_change, RunChange):
+                run.append(found_change)
             else:
-                errors.append(found)
+                errors.append(found_change)
     counts = Counter(change.kind for change in changes)
     summary = {kind: counts.get(kind, 0) for kind in KINDS}
     summary["errors_added"] = sum(1 for e in errors if e.kind == "added")
     summary["errors_removed"] = sum(1 for e in errors if e.kind == "removed")
+    unread = not_compared(old_orgs, new_orgs, keep_org)
+    if unread:
+        summary["not_compared"] = len(unread)
     return Diff(
         items=tuple(changes),
         run=tuple(run),
@@ -228,7 +291,50 @@ def diff_snapshots(old_doc: Mapping[str, Any], new_doc: Mapping[str, Any]) -> Di
         organizations_removed=tuple(sorted(old_orgs.keys() - new_orgs.keys())),
         multi=keep_org,
         summary=summary,
+        not_compared=unread,
     )
+
+
+def _why(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: entry.get(k) for k in ("status", "code", "message")}
+
+
+def not_compared(
+    old_orgs: Mapping[str, Mapping[str, Any]],
+    new_orgs: Mapping[str, Mapping[str, Any]],
+    keep_org: bool,
+) -> tuple[NotCompared, ...]:
+    """Every scope either side lists in ``errors`` (once, with both sides' reasons)."""
+    found: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for side, orgs in (("old", old_orgs), ("new", new_orgs)):
+        for label, org in orgs.items():
+            for entry in org.get("errors", []):
+                scope = scope_of(entry)
+                key = (label, scope.resource, scope.project_id or "", scope.item_id or "")
+                slot = found.setdefault(
+                    key,
+                    {
+                        "organization": label if keep_org else None,
+                        "resource": scope.resource,
+                        "project": entry.get("project") or None,
+                        "item": entry.get("item") or None,
+                        "old": None,
+                        "new": None,
+                    },
+                )
+                if slot[side] is None:
+                    slot[side] = _why(entry)
+    return tuple(NotCompared(**found[key]) for key in sorted(found, key=_scope_order(found)))
+
+
+def _scope_order(
+    found: Mapping[tuple[str, str, str, str], Mapping[str, Any]],
+) -> Any:
+    def order(key: tuple[str, str, str, str]) -> tuple[str, ...]:
+        project = found[key]["project"] or {}
+        return (key[0], key[1], str(project.get("name", "")), key[2], key[3])
+
+    return order
 
 
 # ---------------------------------------------------------------- rendering
@@ -277,7 +383,7 @@ def diff_to_json(diff: Diff) -> dict[str, Any]:
         errors[ec.kind].append(
             {**ec.error, "organization": ec.organization} if diff.multi else ec.error
         )
-    return {
+    out: dict[str, Any] = {
         "format": "ado-inventory-diff",
         "version": 1,
         "same": diff.same,
@@ -290,6 +396,42 @@ def diff_to_json(diff: Diff) -> dict[str, Any]:
             "removed": list(diff.organizations_removed),
         },
     }
+    if diff.not_compared:  # only then: a diff of two complete snapshots is as it was
+        out["not_compared"] = [_not_compared_json(nc, diff.multi) for nc in diff.not_compared]
+    return out
+
+
+def _not_compared_json(scope: NotCompared, multi: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "resource": scope.resource,
+        "project": scope.project,
+        "item": scope.item,
+        "old": scope.old,
+        "new": scope.new,
+    }
+    if multi:
+        entry["organization"] = scope.organization
+    return entry
+
+
+def _scope_text(scope: NotCompared) -> str:
+    """``repositories in project "Team B"``: what was not compared."""
+    text = scope.resource
+    if scope.project:
+        text += f" in project {_show(scope.project.get('name'))}"
+    if scope.item:
+        text += f", item {_show(scope.item.get('name'))}"
+    return text
+
+
+def _why_text(scope: NotCompared) -> str:
+    """``not read in the new snapshot (401 TF200016)``: why it was not compared."""
+    sides = [(name, why) for name, why in (("old", scope.old), ("new", scope.new)) if why]
+    where = "either snapshot" if len(sides) == 2 else f"the {sides[0][0]} snapshot"
+    status = " ".join(
+        str(x) for x in (sides[0][1].get("status"), sides[0][1].get("code")) if x is not None
+    )
+    return f"not read in {where}" + (f" ({status})" if status else "")
 
 
 def render_json(diff: Diff) -> str:
@@ -326,7 +468,7 @@ def _error_text(error: Mapping[str, Any]) -> str:
 
 def render_text(diff: Diff) -> str:
     """``--format text``: one line per change, field changes indented below their item."""
-    if diff.same:
+    if diff.same and not diff.not_compared:
         return "no differences\n"
     lines = []
     for org in diff.organizations_added:
@@ -346,12 +488,25 @@ def render_text(diff: Diff) -> str:
         lines.append(f"{signs[change.kind]} {_label(change, diff.multi)}{suffix}")
         for fc in change.fields:
             lines.append(f"    {fc.field}: {_show(fc.old)} -> {_show(fc.new)}")
+    for nc in diff.not_compared:
+        where = f"[{nc.organization}] " if diff.multi else ""
+        lines.append(f"? {where}not compared: {_scope_text(nc)}: {_why_text(nc)}")
     s = diff.summary
+    if diff.same:
+        lines.append(f"no differences in what both snapshots read; {_unread_count(diff)}")
+        return "\n".join(lines) + "\n"
     lines.append(
         f"{s['added']} added, {s['removed']} removed, {s['renamed']} renamed, "
         f"{s['changed']} changed; errors {s['errors_added']} new, {s['errors_removed']} gone"
+        + (f"; {_unread_count(diff)}" if diff.not_compared else "")
     )
     return "\n".join(lines) + "\n"
+
+
+def _unread_count(diff: Diff) -> str:
+    return (
+        f"{len(diff.not_compared)} scope(s) not compared (not read, so neither added nor removed)"
+    )
 
 
 def md_cell(text: str) -> str:
@@ -371,16 +526,20 @@ def _md_value(value: Any) -> str:
 
 def render_markdown(diff: Diff) -> str:
     """``--format markdown``: a summary table, then one table of changes per resource."""
-    if diff.same:
+    if diff.same and not diff.not_compared:
         return "# Inventory diff\n\nNo differences.\n"
     s = diff.summary
-    out = [
-        "# Inventory diff",
-        "",
-        f"{s['added']} added, {s['removed']} removed, {s['renamed']} renamed, {s['changed']} "
-        f"changed; {s['errors_added']} new errors, {s['errors_removed']} errors gone.",
-        "",
-    ]
+    unread = (
+        f" {_unread_count(diff)[0].upper()}{_unread_count(diff)[1:]}." if diff.not_compared else ""
+    )
+    if diff.same:
+        summary = f"No differences in what both snapshots read.{unread}"
+    else:
+        summary = (
+            f"{s['added']} added, {s['removed']} removed, {s['renamed']} renamed, {s['changed']} "
+            f"changed; {s['errors_added']} new errors, {s['errors_removed']} errors gone.{unread}"
+        )
+    out = ["# Inventory diff", "", summary, ""]
     if diff.organizations_added or diff.organizations_removed or diff.run:
         out += ["## Runs", "", "| Organization | Field | Old | New |", "|---|---|---|---|"]
         for org in diff.organizations_added:
@@ -418,7 +577,25 @@ def render_markdown(diff: Diff) -> str:
                 old, new = _md_value(fc.old), _md_value(fc.new)
                 out.append(f"| {change.kind} | {item} | {project} | {fc.field} | {old} | {new} |")
         out.append("")
+    if diff.not_compared:
+        out += _markdown_not_compared(diff)
     return "\n".join(out)
+
+
+def _markdown_not_compared(diff: Diff) -> list[str]:
+    out = ["## Not compared", ""]
+    out.append(
+        "Scopes one snapshot or both could not read: their items are unknown there, so they "
+        "are neither added nor removed."
+    )
+    out.append("")
+    org_head, org_rule = ("Organization | ", "---|") if diff.multi else ("", "")
+    out += [f"| {org_head}Scope | Why |", f"|{org_rule}---|---|"]
+    for nc in diff.not_compared:
+        org = f"{md_cell(nc.organization or '')} | " if diff.multi else ""
+        out.append(f"| {org}{md_cell(_scope_text(nc))} | {md_cell(_why_text(nc))} |")
+    out.append("")
+    return out
 
 
 RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown}

@@ -1,4 +1,7 @@
-"""Combine per-organization snapshots into one multi-organization file (pure; no I/O).
+"""Combine per-organization snapshots into one multi-organization file.
+
+``merge_snapshots`` merges loaded documents (pure); ``merge_files`` merges files item by item
+into the line layout (``crawler.layout``), never holding more than one item per input.
 
 The multi-organization shape (``crawler/schema/multi.schema.json``)::
 
@@ -14,12 +17,18 @@ Items are sorted by (organization, project.id, id); projects by (organization, i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from crawler import NAME, __version__
 from crawler.errors import UsageError
+from crawler.layout import write_layout
 from crawler.schema import SCHEMA_VERSION, is_multi
+
+if TYPE_CHECKING:
+    from crawler.reader import SnapshotFile
 
 ORG_FIELDS = ("generator", "started_at", "finished_at", "complete", "auth", "resources", "stats")
 NOT_RESOURCES = frozenset({"errors", "resources", "organizations"})
@@ -102,3 +111,76 @@ def _union(lists: Iterable[Iterable[str]]) -> set[str]:
     for names in lists:
         found.update(names)
     return found
+
+
+# ---------------------------------------------------------------- files, item by item
+
+
+class _Unsorted(Exception):
+    """An input's items are not in (organization, project.id, id) order."""
+
+
+def _tagged(snapshot: SnapshotFile, key: str, name: str | None) -> Iterator[dict[str, Any]]:
+    for item in snapshot.items(key):
+        if name is not None:
+            item["organization"] = name
+        yield item
+
+
+def _checked(items: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    previous: tuple[str, str, tuple[int, int | float, str]] | None = None
+    for item in items:
+        order = item_sort_key(item)
+        if previous is not None and order < previous:
+            raise _Unsorted
+        previous = order
+        yield item
+
+
+def merge_files(inputs: Sequence[tuple[str, SnapshotFile]], output: Path) -> dict[str, Any]:
+    """Merge snapshot files into one multi-organization file at ``output``, item by item.
+
+    Each resource key is a k-way merge of the inputs' sorted streams (the order of
+    :func:`merge_snapshots`); an input whose items are out of order is sorted in memory
+    instead. Returns the header written (everything but the items).
+    """
+    seen: dict[str, str] = {}
+    organizations: list[dict[str, Any]] = []
+    streams: list[tuple[SnapshotFile, str | None]] = []
+    for source, snapshot in inputs:
+        lifted = as_multi(snapshot.shell())
+        for org in lifted["organizations"]:
+            if org["name"] in seen:
+                raise UsageError(
+                    f"{source}: organization {org['name']!r} is already in {seen[org['name']]}"
+                )
+            seen[org["name"]] = source
+            organizations.append(org)
+        single = None if snapshot.multi else str(lifted["organizations"][0]["name"])
+        streams.append((snapshot, single))
+    organizations.sort(key=lambda org: (str(org["name"]), str(org["url"])))
+    header: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "generator": {"name": NAME, "version": __version__},
+        "complete": all(bool(org.get("complete")) for org in organizations),
+        "resources": sorted(_union(org.get("resources", []) for org in organizations)),
+        "organizations": organizations,
+    }
+    keys = sorted({key for snapshot, _ in streams for key in snapshot.resource_keys})
+    in_memory: set[str] = set()
+
+    def items(key: str) -> Callable[[], Iterable[dict[str, Any]]]:
+        def merged() -> Iterable[dict[str, Any]]:
+            parts = [_tagged(s, key, name) for s, name in streams if s.count(key)]
+            if key in in_memory:
+                return sorted((i for part in parts for i in part), key=item_sort_key)
+            return heapq.merge(*(_checked(part) for part in parts), key=item_sort_key)
+
+        return merged
+
+    while True:
+        try:
+            write_layout(output, header, {key: items(key) for key in keys})
+            return header
+        except _Unsorted:
+            in_memory.update(keys)  # rare (a file rewritten by another tool): sort in memory

@@ -24,6 +24,7 @@ import orjson
 
 from crawler import NAME, __version__
 from crawler.errors import CrawlerError
+from crawler.layout import ITEM_SEPARATOR
 from crawler.resources import REGISTRY, keep_variable_flags, normalize, strip_links
 
 __all__ = [
@@ -206,6 +207,8 @@ def _umask() -> int:
     return mask
 
 
+# The layout on disk is crawler/layout.py's (one top-level key a line, one item a line),
+# which crawler/reader.py reads line by line.
 SEGMENT_BUDGET = 16 * 1024 * 1024  # encoded bytes held in memory over all open batches
 INDEX_LINE = 256  # index entries per line of a segment's index (one orjson call each)
 _SMALL_COPY = 64 * 1024  # a copy below this goes through the output buffer
@@ -215,7 +218,7 @@ IndexEntry = tuple[SortKey, int, int, int]  # (sort key, segment sequence, offse
 
 
 class _Segment(NamedTuple):
-    """One sorted, duplicate-free run of items in a spill file, stored as ``a,b,c``."""
+    """One sorted, duplicate-free run of items in a spill file, one a line (``a,\nb,\nc``)."""
 
     first: SortKey
     last: SortKey
@@ -370,9 +373,9 @@ class _Spill:
         parts: list[bytes | memoryview] = []
         for _, start, length in kept:
             parts.append(view[start : start + length])
-            parts.append(b",")
-        parts.pop()  # items joined by commas, written straight from the batch's buffer
-        size = sum(length for _, _, length in kept) + len(kept) - 1
+            parts.append(ITEM_SEPARATOR)
+        parts.pop()  # one item a line, written straight from the batch's buffer
+        size = sum(length for _, _, length in kept) + len(ITEM_SEPARATOR) * (len(kept) - 1)
         try:
             _write_all(self.fd, parts)
             self.index.write(index)
@@ -415,7 +418,7 @@ class _Spill:
         for line in block.splitlines():
             for *key, length in orjson.loads(line):
                 yield tuple(key), segment.seq, offset, length
-                offset += length + 1  # the comma between items
+                offset += length + len(ITEM_SEPARATOR)  # the ",\n" between items
 
     def _merged(self, cluster: list[_Segment]) -> Iterator[IndexEntry]:
         """The cluster's entries in key order, one per key (the earliest segment's)."""
@@ -427,7 +430,10 @@ class _Spill:
 
     def write_sorted(self, out: _Output) -> None:
         fd = self.fd
-        out.write(b"[")
+        if not self.clusters:
+            out.write(b"[]")
+            return
+        out.write(b"[\n")
         separator = b""
         for cluster in self.clusters:
             if len(cluster) == 1:
@@ -435,10 +441,10 @@ class _Spill:
                 out.copy(fd, cluster[0].offset, cluster[0].length)
             else:
                 for n, (_, _, offset, length) in enumerate(self._merged(cluster)):
-                    out.write(b"," if n else separator)
+                    out.write(ITEM_SEPARATOR if n else separator)
                     out.write(os.pread(fd, length, offset))
-            separator = b","
-        out.write(b"]")
+            separator = ITEM_SEPARATOR
+        out.write(b"\n]")
 
     def close(self) -> None:
         with contextlib.suppress(OSError):  # e.g. a full disk flushing what is discarded
@@ -591,10 +597,10 @@ class SnapshotWriter:
         try:
             try:
                 out = _Output(fd)
-                out.write(b"{")
+                out.write(b"{\n")
                 for n, key in enumerate(keys):
                     if n:
-                        out.write(b",")
+                        out.write(ITEM_SEPARATOR)
                     out.write(orjson.dumps(key) + b":")
                     if key in arrays:
                         spill = self._spills.get(key)
@@ -604,7 +610,7 @@ class SnapshotWriter:
                             spill.write_sorted(out)
                     else:
                         out.write(orjson.dumps(header[key], option=_DUMP))
-                out.write(b"}\n")
+                out.write(b"\n}\n")
                 out.flush()
                 os.fsync(fd)
             finally:

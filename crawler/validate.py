@@ -5,6 +5,7 @@ Supported: boolean schemas, ``type``, ``properties``, ``required``, ``additional
 ``#/$defs/...``, ``allOf``, ``anyOf``, ``oneOf``. Annotations (``title``, ``description``, ...) are
 ignored; any other keyword is a programming error (``ValueError``), so a schema cannot silently
 ask for more than this checks. Problems carry a JSON path such as ``$.repositories[3].id``.
+``iter_file_problems`` checks a snapshot file one item at a time (see :mod:`crawler.reader`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import datetime as dt
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crawler.reader import SnapshotFile
 
 _ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description", "$comment"})
 _KEYWORDS = frozenset(
@@ -243,3 +247,53 @@ def _closest(results: list[list[Problem]], path: str) -> Iterator[Problem]:
         yield from fitting[0]
         return
     yield Problem(path, "does not match any allowed form")
+
+
+# ---------------------------------------------------------------- a file, item by item
+
+_STREAMABLE_ROOT = frozenset({"type", "required", "properties", "additionalProperties"})
+_STREAMABLE_ARRAY = frozenset({"type", "items"})
+
+
+def iter_file_problems(validator: Validator, snapshot: SnapshotFile) -> Iterator[Problem]:
+    """Every problem of a snapshot file, in document order, reading one item at a time.
+
+    Same problems, same order as ``validator.iter_problems(whole_document)``: the root's
+    ``required`` first, then each top-level key in file order; an item array is checked
+    item by item against its ``items`` schema. A schema this cannot split that way (a
+    combinator at the root or on an array) gets the whole value, which is then loaded.
+    """
+    root = validator._root
+    if set(root) - _ANNOTATIONS - _STREAMABLE_ROOT or root.get("type", "object") != "object":
+        yield from validator.iter_problems(_load_all(snapshot))
+        return
+    keys = snapshot.top_keys()
+    present = set(keys)
+    for name in root.get("required", ()):
+        if name not in present:
+            yield Problem("$", f"missing required property {name!r}")
+    properties: Mapping[str, Any] = root.get("properties", {})
+    extra = root.get("additionalProperties", True)
+    for key in keys:
+        path = child_path("$", key)
+        schema = properties.get(key, extra)
+        if key not in properties and extra is False:
+            yield Problem(path, "unexpected property")
+        elif not snapshot.is_array(key):
+            yield from validator.problems_for(schema, snapshot.header[key], path)
+        elif isinstance(schema, Mapping) and not set(schema) - _ANNOTATIONS - _STREAMABLE_ARRAY:
+            if "type" in schema:
+                yield from validator.problems_for({"type": schema["type"]}, [], path)
+            if "items" in schema:
+                item_schema = schema["items"]
+                for index, item in enumerate(snapshot.items(key)):
+                    yield from validator.problems_for(item_schema, item, child_path(path, index))
+        else:
+            yield from validator.problems_for(schema, list(snapshot.items(key)), path)
+
+
+def _load_all(snapshot: SnapshotFile) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for key in snapshot.top_keys():
+        doc[key] = list(snapshot.items(key)) if snapshot.is_array(key) else snapshot.header[key]
+    return doc

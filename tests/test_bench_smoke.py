@@ -138,3 +138,14 @@ def test_a_quick_benchmark_run_measures_a_real_crawl(tmp_path: Path) -> None:
     latest = orjson.loads((tmp_path / "latest.json").read_bytes())
     assert latest["scenarios"][0]["scenario"] == "latency-bound"
     assert len(list(tmp_path.glob("*.json"))) == 2
+
+
+def test_a_quick_downstream_run_measures_every_reader(tmp_path: Path) -> None:
+    doc = run(["downstream-100k"], runs=1, quick=True, results_dir=tmp_path, echo=False)
+    assert doc["failures"] == []
+    (entry,) = doc["scenarios"]
+    assert entry["scenario"] == "downstream-100k"
+    assert {"validate", "diff", "report-csv", "export"} <= set(entry["median"])
+    assert all(m["peak_rss_mb"] > 0 for m in entry["median"].values())
+    assert entry["mutations"]["removed"] > 0
+    assert "peak RSS MB" in doc["table"]

@@ -335,8 +335,7 @@ def test_a_flag_the_cli_does_not_have_is_caught() -> None:
 def test_a_command_the_cli_does_not_have_is_caught() -> None:
     doc = _modified(SINGLE, "ado-inventory validate inventory.json", "ado-inventory check x")
     assert command_problems(doc) == [
-        "ado-inventory check x: 'check' is not a command "
-        "(crawl, demo, validate, diff, report, merge, emulator)"
+        f"ado-inventory check x: 'check' is not a command ({', '.join(COMMANDS)})"
     ]
 
 
@@ -459,6 +458,13 @@ def test_single_org_scripts_crawl_diff_and_report(tmp_path: Path) -> None:
     assert "No previous inventory" in (out / "diff.md").read_text()
     assert sorted(p.name for p in (out / "csv").iterdir())
     assert (out / "inventory.html").read_text().startswith("<!DOCTYPE html>")
+    exported = sorted(p.name for p in (out / "export").iterdir())
+    assert exported == [
+        "pipelines.ndjson",
+        "projects.ndjson",
+        "repositories.ndjson",
+        "snapshot.json",
+    ]
     assert f"##vso[task.uploadsummary]{out}/summary.md" in agent.output
     assert "The inventory is complete." in agent.output
     assert "# Azure DevOps inventory: fabrikam" in (out / "summary.md").read_text()
@@ -477,6 +483,33 @@ def test_single_org_scripts_crawl_diff_and_report(tmp_path: Path) -> None:
     assert [i["name"] for i in diff["items"]] == ["moved-repo"]
     assert "moved-repo" in (out / "diff.md").read_text()
     assert f"##vso[task.uploadsummary]{out}/diff.md" in agent.output
+
+
+def test_the_next_night_partial_says_what_it_did_not_compare(tmp_path: Path) -> None:
+    doc = load(SINGLE)
+    names = [p["name"] for p in ground_truth(EmulatorConfig(**SMALL), "http://x/y")["projects"]]  # type: ignore[arg-type]
+    first, second = tmp_path / "first", tmp_path / "second"
+    with serve_in_thread(EmulatorConfig(**SMALL)) as emu:  # type: ignore[arg-type]
+        assert set(
+            run_job(
+                doc, "inventory", _agent(first, emu.url, emu.config.token), skip=INSTALL
+            ).values()
+        ) == {0}
+        port = emu.port
+    (second / "previous-inventory").mkdir(parents=True)
+    shutil.copy(first / "a" / "inventory" / "inventory.json", second / "previous-inventory")
+    scoped = EmulatorConfig(**SMALL, scoped_project=names[0])  # type: ignore[arg-type]
+    with serve_in_thread(scoped, port=port) as emu:
+        agent = _agent(second, emu.url, emu.config.token)
+        run_job(doc, "inventory", agent, skip=INSTALL)
+    out = second / "a" / "inventory"
+    diff = orjson.loads((out / "diff.json").read_bytes())
+    assert (diff["summary"]["added"], diff["summary"]["removed"]) == (0, 0)
+    assert {n["project"]["name"] for n in diff["not_compared"]} == set(names[1:])
+    summary = (out / "diff.md").read_text()
+    assert "## Not compared" in summary
+    assert f"##vso[task.uploadsummary]{out}/diff.md" in agent.output
+    assert any("the diff did not compare them" in line for line in agent.output)
 
 
 @pytest.mark.parametrize("fail_on_partial", [False, True])

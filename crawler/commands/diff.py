@@ -1,6 +1,7 @@
 """``ado-inventory diff OLD NEW``: what changed between two snapshots.
 
 Exit 0 same, 1 different, 2 trouble (unreadable or invalid file, unsupported schema_version).
+Both files are read item by item (a merge-join), so memory does not grow with their size.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the command."""
-    from crawler.commands.validate import load_valid
-    from crawler.diff import RENDERERS, diff_snapshots
+    from crawler.commands.validate import open_valid
+    from crawler.diff import RENDERERS, diff_files
 
-    old, new = load_valid(args.old), load_valid(args.new)
-    diff = diff_snapshots(old, new)
+    old, new = open_valid(args.old), open_valid(args.new)
+    diff = diff_files(old, new)
     sys.stdout.buffer.write(RENDERERS[args.format](diff).encode("utf-8"))
     sys.stdout.flush()
     return EXIT_OK if diff.same else EXIT_FAILURE

@@ -2,6 +2,7 @@
 
 Each input is checked against its schema first; the output is checked against the
 multi-organization schema before it replaces OUT (written to a temporary file, then renamed).
+Inputs are read and the output written one item at a time (``crawler.merge.merge_files``).
 """
 
 from __future__ import annotations
@@ -39,20 +40,27 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the command."""
-    import orjson
-
-    from crawler.commands.validate import load_valid
-    from crawler.merge import merge_snapshots
+    from crawler.commands.validate import open_valid
+    from crawler.merge import merge_files
+    from crawler.reader import open_snapshot
     from crawler.schema import multi_schema
-    from crawler.validate import Validator
+    from crawler.validate import Validator, iter_file_problems
 
-    docs = [(name, load_valid(name)) for name in args.inputs]
-    merged = merge_snapshots(docs)
-    problems = Validator(multi_schema()).problems(merged, limit=3)
-    if problems:
-        raise CrawlerError(f"merge produced an invalid file (a bug): {problems[0]}")
-    data = orjson.dumps(merged, option=orjson.OPT_SORT_KEYS) + b"\n"
-    write_atomically(Path(args.output), data)
-    orgs = ", ".join(org["name"] for org in merged["organizations"])
-    print(f"{args.output}: {len(merged['organizations'])} organization(s): {orgs}")
+    inputs = [(name, open_valid(name)) for name in args.inputs]
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, scratch = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".merge", dir=output.parent)
+    os.close(fd)
+    try:
+        header = merge_files(inputs, Path(scratch))
+        found = iter_file_problems(Validator(multi_schema()), open_snapshot(scratch))
+        problem = next(found, None)
+        if problem is not None:
+            raise CrawlerError(f"merge produced an invalid file (a bug): {problem}")
+        os.replace(scratch, output)
+    except BaseException:
+        Path(scratch).unlink(missing_ok=True)
+        raise
+    orgs = ", ".join(org["name"] for org in header["organizations"])
+    print(f"{args.output}: {len(header['organizations'])} organization(s): {orgs}")
     return EXIT_OK

@@ -41,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the command."""
     from crawler.commands.merge import write_atomically
-    from crawler.commands.validate import load_valid
-    from crawler.report.model import build_inventory
+    from crawler.commands.validate import open_valid
+    from crawler.report.model import open_inventory
 
     if args.format == "csv" and not args.output:
         raise UsageError("--format csv writes one file per table: give -o DIRECTORY")
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.output}: is a file; --format csv needs a directory")
     if not 1 <= args.stale_days <= 36500:
         raise UsageError(f"--stale-days {args.stale_days}: give a number of days from 1 to 36500")
-    inv = build_inventory(load_valid(args.snapshot), stale_days=args.stale_days)
+    inv = open_inventory(open_valid(args.snapshot), stale_days=args.stale_days)
     if args.format == "csv":
         from crawler.report.csv import write_csv
 

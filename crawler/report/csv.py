@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from crawler.report.findings import Finding, compute_findings
@@ -94,11 +94,14 @@ def _repositories(inv: Inventory) -> tuple[list[str], list[Row]]:
     return header, rows
 
 
-def _pipelines(inv: Inventory) -> tuple[list[str], list[Row]]:
+def _pipelines(inv: Inventory) -> tuple[list[str], Iterable[Row]]:
     header = ["organization", "project_id", "project", "pipeline_id", "pipeline", "path"]
     header += ["queue_status", "kind", "yaml_filename", "repository_type", "repository_id"]
     header += ["repository", "created_date", "latest_build_result", "latest_build_finish_time"]
-    rows: list[Row] = []
+    return header, _pipeline_rows(inv)
+
+
+def _pipeline_rows(inv: Inventory) -> Iterator[Row]:
     for p in inv.of("pipelines"):
         repo = pipeline_repository(p)
         process = p.get("process")
@@ -106,7 +109,7 @@ def _pipelines(inv: Inventory) -> tuple[list[str], list[Row]]:
         latest = p.get("latestCompletedBuild") or p.get("latestBuild")
         if not isinstance(latest, Mapping):
             latest = {}
-        rows.append(
+        yield (
             [
                 p.get("organization"),
                 *project_of(p),
@@ -124,7 +127,6 @@ def _pipelines(inv: Inventory) -> tuple[list[str], list[Row]]:
                 latest.get("finishTime"),
             ]
         )
-    return header, rows
 
 
 def _findings(findings: Sequence[Finding]) -> tuple[list[str], list[Row]]:
@@ -171,27 +173,35 @@ def _errors(inv: Inventory) -> tuple[list[str], list[Row]]:
     return header, rows
 
 
-def render_csv(inv: Inventory) -> dict[str, str]:
-    """Every CSV file of the report: {file name: content}."""
-    tables = {
-        "projects.csv": _projects(inv),
-        "repositories.csv": _repositories(inv),
-        "pipelines.csv": _pipelines(inv),
-        "findings.csv": _findings(compute_findings(inv)),
-        "errors.csv": _errors(inv),
-    }
+def _tables(inv: Inventory) -> Iterator[tuple[str, Sequence[str], Iterable[Row]]]:
+    """(file name, header, rows) of every table; rows are computed as they are consumed."""
+    yield ("projects.csv", *_projects(inv))
+    yield ("repositories.csv", *_repositories(inv))
+    yield ("pipelines.csv", *_pipelines(inv))
+    yield ("findings.csv", *_findings(compute_findings(inv)))
+    yield ("errors.csv", *_errors(inv))
     for table in present_tables(inv):
         header = ["organization", *(c.csv for c in table.columns)]
-        tables[f"{table.key}.csv"] = (header, list(rows(inv, table)))
-    return {name: render_table(*table) for name, table in tables.items()}
+        yield f"{table.key}.csv", header, rows(inv, table)
+
+
+def render_csv(inv: Inventory) -> dict[str, str]:
+    """Every CSV file of the report: {file name: content}."""
+    return {name: render_table(header, body) for name, header, body in _tables(inv)}
 
 
 def write_csv(inv: Inventory, directory: Path) -> list[Path]:
-    """Write every CSV file into ``directory`` (created if needed); the paths written."""
+    """Write every CSV file into ``directory`` (created if needed), a row at a time; the
+    paths written. Same bytes as :func:`render_csv`."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, content in render_csv(inv).items():
+    for name, header, body in _tables(inv):
         path = directory / name
-        path.write_bytes(content.encode("utf-8"))
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(BOM)
+            writer = csv.writer(handle, lineterminator="\r\n")
+            writer.writerow(header)
+            for row in body:
+                writer.writerow([cell(v) for v in row])
         written.append(path)
     return written

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from crawler.report.findings import KINDS, compute_findings
 from crawler.report.model import (
@@ -88,7 +88,7 @@ def esc(value: object) -> str:
     return html.escape(text(value), quote=True)
 
 
-def table(table_id: str, columns: Sequence[Column], rows: Sequence[Sequence[object]]) -> str:
+def table(table_id: str, columns: Sequence[Column], rows: Iterable[Sequence[object]]) -> str:
     """A sortable table; numeric columns sort as numbers and align right."""
     head = "".join(
         f'<th scope="col"{" class=n" if numeric else ""}>{esc(name)}</th>'

@@ -1,17 +1,23 @@
 """A normalized, read-only view of a snapshot for reports: organizations, projects and items.
 
 Single-organization snapshots are lifted to the multi-organization shape first, so every
-report handles both kinds of file with one code path.
+report handles both kinds of file with one code path. ``open_inventory`` builds the same view
+over a file on disk: each ``of(resource)`` is then a stream that reads that resource's items
+again from disk every time it is iterated (see :mod:`crawler.reader`), so a report holds the
+header and what it computes, never the whole snapshot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.merge import as_multi, resource_keys
 from crawler.schema import is_multi
+
+if TYPE_CHECKING:
+    from crawler.reader import SnapshotFile
 
 Item = Mapping[str, Any]
 STALE_DAYS = 365  # "not run / not released for N days", relative to the snapshot's finished_at
@@ -37,11 +43,12 @@ class Inventory:
 
     multi: bool
     orgs: tuple[Org, ...]
-    items: Mapping[str, tuple[Item, ...]]
+    items: Mapping[str, Collection[Item]]
     stale_days: int = STALE_DAYS  # pipelines/releases idle this long are findings
 
-    def of(self, resource: str) -> tuple[Item, ...]:
-        """The items of one resource key (empty when the file has none)."""
+    def of(self, resource: str) -> Collection[Item]:
+        """The items of one resource key (empty when the file has none); iterate it as often
+        as needed (from a file, each pass reads the items again)."""
         return self.items.get(resource, ())
 
     @property
@@ -54,10 +61,36 @@ class Inventory:
         return next(org for org in self.orgs if org.name == name)
 
 
-def build_inventory(doc: Mapping[str, Any], *, stale_days: int = STALE_DAYS) -> Inventory:
-    """The report view of a loaded snapshot (single- or multi-organization)."""
-    multi = as_multi(doc)
-    orgs = tuple(
+class ItemStream(Collection[Item]):
+    """The items of one resource key of a snapshot file, read from disk at each iteration.
+
+    Items of a single-organization file get their ``organization`` named, as ``as_multi``
+    does for a loaded one.
+    """
+
+    __slots__ = ("_key", "_organization", "_snapshot")
+
+    def __init__(self, snapshot: SnapshotFile, key: str, organization: str | None) -> None:
+        self._snapshot = snapshot
+        self._key = key
+        self._organization = organization
+
+    def __iter__(self) -> Iterator[Item]:
+        organization = self._organization
+        for item in self._snapshot.items(self._key):
+            if organization is not None:
+                item["organization"] = organization
+            yield item
+
+    def __len__(self) -> int:
+        return self._snapshot.count(self._key)
+
+    def __contains__(self, value: object) -> bool:
+        return any(item == value for item in self)
+
+
+def _orgs(multi: Mapping[str, Any]) -> tuple[Org, ...]:
+    return tuple(
         Org(
             name=str(o["name"]),
             url=str(o.get("url", "")),
@@ -70,8 +103,21 @@ def build_inventory(doc: Mapping[str, Any], *, stale_days: int = STALE_DAYS) -> 
         )
         for o in multi["organizations"]
     )
+
+
+def build_inventory(doc: Mapping[str, Any], *, stale_days: int = STALE_DAYS) -> Inventory:
+    """The report view of a loaded snapshot (single- or multi-organization)."""
+    multi = as_multi(doc)
     items = {key: tuple(multi[key]) for key in resource_keys(multi)}
-    return Inventory(multi=is_multi(doc), orgs=orgs, items=items, stale_days=stale_days)
+    return Inventory(multi=is_multi(doc), orgs=_orgs(multi), items=items, stale_days=stale_days)
+
+
+def open_inventory(snapshot: SnapshotFile, *, stale_days: int = STALE_DAYS) -> Inventory:
+    """The report view of a snapshot file, its items streamed from disk (see ItemStream)."""
+    multi = as_multi(snapshot.shell())
+    single = None if snapshot.multi else str(multi["organizations"][0]["name"])
+    items = {key: ItemStream(snapshot, key, single) for key in snapshot.resource_keys}
+    return Inventory(multi=snapshot.multi, orgs=_orgs(multi), items=items, stale_days=stale_days)
 
 
 def text(value: Any) -> str:

@@ -6,7 +6,7 @@ A table appears only when the snapshot has its resource key (the crawl was asked
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -249,9 +249,7 @@ def present_tables(inv: Inventory) -> list[Table]:
     return [table for table in TABLES if table.key in inv.items]
 
 
-def rows(inv: Inventory, table: Table) -> list[list[Any]]:
-    """The table's rows (organization first), in the snapshot's order."""
-    return [
-        [item.get("organization"), *(column.get(item) for column in table.columns)]
-        for item in inv.of(table.key)
-    ]
+def rows(inv: Inventory, table: Table) -> Iterator[list[Any]]:
+    """The table's rows (organization first), in the snapshot's order, one item at a time."""
+    for item in inv.of(table.key):
+        yield [item.get("organization"), *(column.get(item) for column in table.columns)]

@@ -47,6 +47,7 @@ def test_diff_reports_exactly_the_known_changes() -> None:
         "changed": 3,
         "errors_added": 0,
         "errors_removed": 1,
+        "not_compared": 3,
     }
     (gone,) = diff.errors
     assert (gone.kind, gone.error["resource"], gone.error["code"]) == (
@@ -63,7 +64,15 @@ def test_identical_content_with_new_timings_is_same() -> None:
     later["stats"] = {"requests": 1}
     later["generator"]["version"] = "9.9.9"
     assert diff_snapshots(reference(), later).same
-    assert render_text(diff_snapshots(reference(), later)) == "no differences\n"
+    text = render_text(diff_snapshots(reference(), later))
+    assert text.endswith(
+        "\nno differences in what both snapshots read; 3 scope(s) not compared "
+        "(not read, so neither added nor removed)\n"
+    )
+    complete = copy.deepcopy(later)
+    for doc in (complete, before := reference()):
+        doc["errors"], doc["complete"] = [], True
+    assert render_text(diff_snapshots(before, complete)) == "no differences\n"
 
 
 def test_complete_and_errors_changes_are_reported() -> None:
@@ -122,7 +131,8 @@ def test_cli_exit_codes_and_json(
 ) -> None:
     old, new = write_doc("old.json", reference()), write_doc("new.json", changed())
     same = cli("diff", old, old)
-    assert (same.code, same.out) == (0, "no differences\n")
+    assert same.code == 0
+    assert same.out.startswith('? not compared: pipelines in project "Team B": not read in either')
 
     result = cli("diff", "--format", "json", old, new)
     assert result.code == 1

@@ -63,22 +63,27 @@ class Shape:
     projects: int
     repositories: int
     pipelines: int
+    # connectionData once, then one pipeline general settings request per project
+    identity_requests: int = 1
+    settings_requests: int = 0
 
     @property
     def requests(self) -> int:
         """Requests of a crawl without retries."""
-        return self.project_pages + self.repo_requests + self.definition_pages
+        core = self.project_pages + self.repo_requests + self.definition_pages
+        return core + self.identity_requests + self.settings_requests
 
     @property
     def items(self) -> int:
-        """Items in a complete snapshot."""
-        return self.projects + self.repositories + self.pipelines
+        """Items in a complete snapshot (one pipeline_settings item per project)."""
+        return self.projects + self.repositories + self.pipelines + self.settings_requests
 
     @property
     def critical_path(self) -> int:
-        """Sequential requests on the longest chain: every projects page, then the last
-        project's definition pages (its repositories are one request beside them)."""
-        return self.project_pages + max(1, self.definition_pages_per_project)
+        """Sequential requests on the longest chain: connectionData, every projects page, then
+        the last project's definition pages (its other listings are requests beside them)."""
+        pages = self.project_pages + max(1, self.definition_pages_per_project)
+        return self.identity_requests + pages
 
 
 def pages(items: int, page: int) -> int:
@@ -98,6 +103,7 @@ def shape(config: EmulatorConfig, crawler_page_size: int) -> Shape:
         projects=config.projects,
         repositories=config.projects * config.repos_per_project,
         pipelines=config.projects * config.pipelines_per_project,
+        settings_requests=config.projects,
     )
 
 

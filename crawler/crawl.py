@@ -18,9 +18,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from crawler import posture
 from crawler.ado import build_url, parse_list
 from crawler.client import AdoClient
 from crawler.errors import AdoError, AuthError, CrawlerError, NotVisible, ProtocolError
+from crawler.identity import fetch_connection_data
 from crawler.orgurl import is_loopback_host
 from crawler.resources import PROJECTS, REGISTRY, Resource
 
@@ -78,6 +80,8 @@ class CrawlState:
     listed_repo_ids: set[str] = field(default_factory=set)
     # repository id -> (name, project ref) of TfsGit repositories pipelines point at
     referenced_repos: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    connection: Any = None  # the connectionData answer (crawler.identity)
+    project_refs: dict[str, dict[str, str]] = field(default_factory=dict)  # casefolded name
 
     def note(
         self, resource: str, items: Iterable[Mapping[str, Any]], project: Mapping[str, Any]
@@ -189,6 +193,7 @@ async def crawl_org(client: AdoClient, plan: CrawlPlan, sink: Sink, state: Crawl
     Raises :class:`AuthError` when the credential is refused or cannot list projects.
     """
     plan = await _with_hosts(client, plan, state)
+    await read_identity(client, plan, state)
     try:
         await _crawl_projects(client, plan, sink, state)
     except BaseExceptionGroup as group:
@@ -198,6 +203,14 @@ async def crawl_org(client: AdoClient, plan: CrawlPlan, sink: Sink, state: Crawl
             await probe_referenced_repositories(client, plan, sink, state)
         except BaseExceptionGroup as group:
             raise first_error(group) from None
+
+
+async def read_identity(client: AdoClient, plan: CrawlPlan, state: CrawlState) -> None:
+    """Who the token is (one connectionData request); a refusal is an ``identity`` error."""
+    try:
+        state.connection = await fetch_connection_data(client, plan.base_url)
+    except AdoError as exc:
+        state.record("identity", None, exc)
 
 
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -253,6 +266,7 @@ async def _crawl_projects(
                     if not plan.selected(str(project.get("name", ""))):
                         continue
                     sink.add("projects", project)
+                    state.project_refs[str(project.get("name", "")).casefold()] = _ref(project)
                     state.projects_seen += 1
                     await slots.acquire()
                     group.create_task(one_project(project))
@@ -280,22 +294,58 @@ async def crawl_project(
 ) -> None:
     """List one project's resources side by side; record what cannot be read."""
     per_repo = any(r.scope == "repository" and r.key in plan.resources for r in REGISTRY.values())
-    jobs: list[Coroutine[Any, Any, None]] = []
+    collected = posture.collectors(plan.resources)  # listings the protected steps follow
+    jobs: list[Coroutine[Any, Any, Any]] = []
     for resource in REGISTRY.values():
         if resource.scope != "project" or resource.key not in plan.resources:
             continue
-        if per_repo and resource.key == "repositories":
-            jobs.append(_repositories_then_each(client, plan, sink, state, project))
+        keep = collected.get(resource.key)
+        if resource.shape == "object":
+            jobs.append(_read_object(client, plan, sink, state, project, resource))
+        elif per_repo and resource.key == "repositories":
+            jobs.append(_repositories_then_each(client, plan, sink, state, project, keep))
         else:
-            jobs.append(_list_project_resource(client, plan, sink, state, project, resource))
+            jobs.append(_list_project_resource(client, plan, sink, state, project, resource, keep))
     try:
         async with asyncio.TaskGroup() as group:
             for job in jobs[1:]:
                 group.create_task(job)
             if jobs:
                 await jobs[0]  # in this task: one task fewer per project
+        if collected:
+            await posture.crawl_protected(
+                client,
+                plan.base_url,
+                plan.resources,
+                project,
+                collected,
+                sink.add,
+                _recorder(state),
+            )
     finally:
         state.projects_done += 1
+
+
+def _recorder(state: CrawlState) -> posture.Record:
+    def record(
+        resource: str, project: Mapping[str, Any], exc: AdoError, item: Mapping[str, Any] | None
+    ) -> None:
+        state.record(resource, project, exc, item=item)
+
+    return record
+
+
+async def _read_object(
+    client: AdoClient,
+    plan: CrawlPlan,
+    sink: Sink,
+    state: CrawlState,
+    project: Mapping[str, Any],
+    resource: Resource,
+) -> None:
+    base = plan.base_for(resource.host)
+    if await posture.read_settings(client, base, project, resource, sink.add, _recorder(state)):
+        state.listed.add((resource.key, str(project["id"])))
 
 
 async def _list_project_resource(
@@ -344,10 +394,11 @@ async def _repositories_then_each(
     sink: Sink,
     state: CrawlState,
     project: Mapping[str, Any],
+    collect: list[Mapping[str, Any]] | None = None,
 ) -> None:
     """List the project's repositories, then read each repository-scope resource per repository
     (only for the repositories the listing returned; one request each, paced like the rest)."""
-    repos: list[Mapping[str, Any]] = []
+    repos: list[Mapping[str, Any]] = collect if collect is not None else []
     await _list_project_resource(
         client, plan, sink, state, project, REGISTRY["repositories"], repos
     )

@@ -21,7 +21,16 @@ from crawler import NAME, __version__
 from crawler.errors import UsageError
 from crawler.schema import SCHEMA_VERSION, is_multi
 
-ORG_FIELDS = ("generator", "started_at", "finished_at", "complete", "auth", "resources", "stats")
+ORG_FIELDS = (
+    "generator",
+    "started_at",
+    "finished_at",
+    "complete",
+    "auth",
+    "resources",
+    "stats",
+    "identity",  # who crawled (crawler.identity)
+)
 NOT_RESOURCES = frozenset({"errors", "resources", "organizations"})
 
 

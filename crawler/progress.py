@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from crawler import pipeline
 from crawler.client import Stats
 from crawler.crawl import CrawlState
+from crawler.identity import identity_sentence
 
 
 def format_line(stats: Stats, state: CrawlState, elapsed: float) -> str:
@@ -157,11 +158,13 @@ def summary(
     elapsed: float,
     output: str,
     auth_kind: str = "job",
+    identity: Mapping[str, Any] | None = None,
 ) -> str:
-    """The closing paragraph: what was crawled, what was not visible, where the file is."""
+    """The closing paragraph: who crawled, what was crawled, what was not visible, where."""
     listed = ", ".join(f"{counts[name]:,} {name}" for name in sorted(counts, key=_count_order))
     errors = list(errors)
-    text = (
+    text = f"{identity_sentence(identity)} " if identity is not None else ""
+    text += (
         f"Crawled {org_name}: {listed or 'nothing'} in {elapsed:.1f}s "
         f"({stats.requests:,} requests, {stats.retries} retries, {stats.throttled} throttled)."
     )

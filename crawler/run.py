@@ -32,6 +32,7 @@ from crawler.errors import (
     Interrupted,
     UsageError,
 )
+from crawler.identity import parse_identity
 from crawler.progress import Progress, summary
 from crawler.snapshot import SnapshotWriter, build_header
 
@@ -194,6 +195,7 @@ async def crawl_to_file(
         finished_at=finished,
         errors=state.errors,
         stats=stats_doc,
+        identity=parse_identity(state.connection, credential.kind, state.project_refs),
     )
     counts = dict(writer.counts)
     try:
@@ -211,6 +213,7 @@ async def crawl_to_file(
         elapsed=elapsed,
         output=str(path.resolve()),
         auth_kind=credential.kind,
+        identity=header.get("identity"),
     )
     if pipeline.in_pipeline(environ):
         for error in header["errors"][:50]:

@@ -172,10 +172,11 @@ def build_header(
     finished_at: datetime,
     errors: Iterable[Mapping[str, Any]],
     stats: Mapping[str, Any],
+    identity: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything in a snapshot but the item arrays; ``complete`` means no errors."""
     ordered_errors = sorted((dict(e) for e in errors), key=error_sort_key)
-    return {
+    header = {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": NAME, "version": __version__},
         "organization": {"url": org_url, "name": org_name},
@@ -187,6 +188,9 @@ def build_header(
         "stats": dict(stats),
         "errors": ordered_errors,
     }
+    if identity is not None:  # who crawled (crawler.identity); never the token
+        header["identity"] = dict(identity)
+    return header
 
 
 def _umask() -> int:

@@ -29,6 +29,7 @@ from crawler.emulator.model import (
     definition_reference,
     identity_with_links,
 )
+from crawler.emulator.posture import POSTURE_KINDS, POSTURE_LOCATIONS, parse_posture_path
 from crawler.emulator.protocol import (
     LOCATIONS,
     RESOURCE_AREAS,
@@ -184,6 +185,9 @@ def parse_route(method: str, raw_path: str, org: str) -> Route | None:
         if project is None and len(rest) <= 1:
             return Route("options", area=rest[0] if rest else None)
         return None
+    posture = parse_posture_path(method, project, rest, raw_rest)
+    if posture is not None:
+        return Route(posture[0], project=project, item=posture[1], area=posture[2])
     if method not in ("GET", "HEAD"):
         return None
     item = raw_rest[-1]
@@ -221,7 +225,9 @@ def _identity(config: EmulatorConfig) -> str:
 def _options(route: Route, base: str) -> web.Response:
     wanted = route.area.casefold() if route.area else None
     found = [
-        loc | VERSIONS for loc in LOCATIONS if wanted is None or loc["area"].casefold() == wanted
+        loc | VERSIONS
+        for loc in (*LOCATIONS, *POSTURE_LOCATIONS)
+        if wanted is None or loc["area"].casefold() == wanted
     ]
     if wanted is not None and not found:
         return ado_error(
@@ -502,6 +508,10 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         return _definitions(state, request, route, base)
     if route.kind == "pipelines":
         return _pipelines(state, request, route, base)
+    if route.kind in POSTURE_KINDS:
+        from crawler.emulator.posture_routes import serve_posture  # imports this module
+
+        return await serve_posture(state, request, route, base)
     from crawler.emulator.wider_routes import serve_wider  # imports this module
 
     return serve_wider(state, request, route, base)

@@ -16,7 +16,7 @@ from typing import Protocol, cast
 from crawler import NAME, __version__
 from crawler.errors import EXIT_INTERRUPTED, EXIT_USAGE, CrawlerError
 
-COMMANDS = ("crawl", "demo", "validate", "diff", "report", "merge", "emulator")
+COMMANDS = ("crawl", "demo", "validate", "diff", "report", "audit", "merge", "emulator")
 
 
 class _Command(Protocol):

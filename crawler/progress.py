@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 from crawler import pipeline
+from crawler.advice import summary_tips
 from crawler.client import Stats
 from crawler.crawl import CrawlState
 from crawler.identity import identity_sentence
@@ -126,27 +127,8 @@ def group_errors(errors: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def advice(errors: Iterable[Mapping[str, Any]], auth_kind: str) -> str:
-    """What to change so that the next run sees what this one could not."""
-    codes = {str(e.get("code")) for e in errors}
-    statuses = {e.get("status") for e in errors}
-    tips: list[str] = []
-    if auth_kind == "job" and (codes & {"TF200016", "TF400813"} or statuses & {401, 403}):
-        tips.append(
-            "the job token is limited to its own project: turn off 'Limit job authorization "
-            "scope to current project' (Project/Organization settings > Pipelines > Settings)"
-        )
-    if "TF401019" in codes:
-        tips.append(
-            "repositories are protected: turn off 'Protect access to repositories in YAML "
-            "pipelines', or reference the repositories in the pipeline's resources"
-        )
-    if auth_kind != "job" and statuses & {401, 403, 404}:
-        tips.append(
-            "give the token's identity read access to these projects (Code and Build: Read)"
-        )
-    if codes & {"retries_exhausted", "deadline"}:
-        tips.append("some requests kept failing: run again later, or raise --deadline")
-    return "; ".join(tips)
+    """What to change so that the next run sees what this one could not (crawler.advice)."""
+    return " ".join(summary_tips(errors, auth_kind))
 
 
 def summary(
@@ -173,7 +155,7 @@ def summary(
         text += f" Not visible or failed: {shown}."
         tip = advice(errors, auth_kind)
         if tip:
-            text += f" To see everything: {tip}."
+            text += f" To see everything: {tip}"
         text += f" The snapshot is PARTIAL; every gap is listed under 'errors' in {output}"
     else:
         text += f" The snapshot is complete: {output}"

@@ -117,6 +117,15 @@ def call_problems(args: list[str]) -> list[str]:
     ]
     if args[0].startswith("-"):
         return problems
+    # A choice given as "$VARIABLE" (a step's env:) cannot be checked here; the end-to-end
+    # runs below pass real values through it.
+    actions = _subparsers(parser)[args[0]]._option_string_actions
+    args = [
+        next(iter(actions[args[k - 1]].choices or [arg]))
+        if arg.startswith("$") and k and args[k - 1] in actions and actions[args[k - 1]].choices
+        else arg
+        for k, arg in enumerate(args)
+    ]
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.suppress(SystemExit):
         parser.parse_args(args)
@@ -336,7 +345,7 @@ def test_a_command_the_cli_does_not_have_is_caught() -> None:
     doc = _modified(SINGLE, "ado-inventory validate inventory.json", "ado-inventory check x")
     assert command_problems(doc) == [
         "ado-inventory check x: 'check' is not a command "
-        "(crawl, demo, validate, diff, report, merge, emulator)"
+        "(crawl, demo, validate, diff, report, audit, merge, emulator)"
     ]
 
 
@@ -431,7 +440,11 @@ def run_job(
 
 
 def _agent(tmp: Path, url: str, token: str, **parameters: Any) -> Agent:
-    params = {"failOnPartial": False, "resources": "projects,repositories,pipelines"}
+    params = {
+        "failOnPartial": False,
+        "resources": "projects,repositories,pipelines",
+        "failOnFindings": "none",
+    }
     params.update(installFrom="checkout", packageSpec="ado-inventory", **parameters)
     variables = {
         "System.CollectionUri": url + "/",
@@ -460,6 +473,9 @@ def test_single_org_scripts_crawl_diff_and_report(tmp_path: Path) -> None:
     assert sorted(p.name for p in (out / "csv").iterdir())
     assert (out / "inventory.html").read_text().startswith("<!DOCTYPE html>")
     assert f"##vso[task.uploadsummary]{out}/summary.md" in agent.output
+    assert f"##vso[task.uploadsummary]{out}/audit.md" in agent.output
+    assert (out / "audit.md").read_text().startswith("# Security audit: fabrikam")
+    assert orjson.loads((out / "audit.sarif").read_bytes())["version"] == "2.1.0"
     assert "The inventory is complete." in agent.output
     assert "# Azure DevOps inventory: fabrikam" in (out / "summary.md").read_text()
 
@@ -557,3 +573,19 @@ def test_multi_org_scripts_crawl_each_org_then_merge(tmp_path: Path) -> None:
     merged = orjson.loads((out / "all.json").read_bytes())
     assert [o["name"] for o in merged["organizations"]] == ["contoso", "fabrikam"]
     assert "# Azure DevOps inventory: 2 organizations" in (out / "summary.md").read_text()
+    assert (out / "audit.md").read_text().startswith("# Security audit: contoso, fabrikam")
+
+
+@pytest.mark.parametrize(("fail_on", "verdict"), [("none", 0), ("high", 1)])
+def test_fail_on_findings_decides_the_last_step(tmp_path: Path, fail_on: str, verdict: int) -> None:
+    doc = load(SINGLE)
+    with serve_in_thread(EmulatorConfig(**SMALL)) as emu:  # type: ignore[arg-type]
+        agent = _agent(tmp_path, emu.url, emu.config.token, failOnFindings=fail_on)
+        agent.parameters["resources"] = "all"  # the seeded posture has high findings
+        codes = run_job(doc, "inventory", agent, skip=INSTALL)
+    step = next(name for name in codes if name.startswith("Audit verdict"))
+    assert codes[step] == verdict, agent.output
+    assert agent.variables["auditExit"] == str(verdict)
+    assert (tmp_path / "a" / "inventory" / "audit.sarif").is_file()
+    if verdict:
+        assert any("##vso[task.logissue type=error]The audit found" in o for o in agent.output)

@@ -300,8 +300,13 @@ def pipeline_permissions(
     all_pipelines: JsonDict = {"authorized": everyone}
     if everyone:
         all_pipelines |= {"authorizedBy": author, "authorizedOn": when}
+    name = next(
+        (n for k, i, n in protected_resources(org, project, base) if (k, i) == (kind, resource_id)),
+        "",
+    )
     return {
-        "resource": {"type": kind, "id": resource_id},
+        # name: the SDK's Resource model has {id, name, type} [inferred that ADO fills it]
+        "resource": {"type": kind, "id": resource_id, "name": name},
         "allPipelines": all_pipelines,
         "pipelines": pipelines,
     }

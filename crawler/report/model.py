@@ -29,6 +29,7 @@ class Org:
     finished_at: str
     resources: tuple[str, ...]
     errors: tuple[Mapping[str, Any], ...]
+    identity: Mapping[str, Any] | None = None  # who crawled (crawler.identity), when recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ def build_inventory(doc: Mapping[str, Any], *, stale_days: int = STALE_DAYS) -> 
             finished_at=str(o.get("finished_at", "")),
             resources=tuple(sorted(o.get("resources", []))),
             errors=tuple(o.get("errors", [])),
+            identity=o.get("identity") if isinstance(o.get("identity"), Mapping) else None,
         )
         for o in multi["organizations"]
     )

@@ -94,10 +94,14 @@ async def test_planted_secrets_reach_no_snapshot_log_or_report(tmp_path: Path) -
     assert res.code == 0, res.err
     for path in (tmp_path / "csv").iterdir():
         outputs[path.name] = path.read_text(encoding="utf-8-sig")
+    for fmt in ("text", "markdown", "json", "sarif"):
+        res = await run_cli("audit", "out.json", "--format", fmt, env={}, cwd=tmp_path)
+        assert res.code == 0, res.err
+        outputs[f"audit {fmt}"] = res.out + res.err
     for where, content in outputs.items():
         assert MARK not in content, f"a planted secret leaked into the {where}"
         assert emu.config.token not in content, where
-    assert len(outputs) >= 10
+    assert len(outputs) >= 14
 
 
 @pytest.mark.parametrize("key", sorted(REGISTRY))

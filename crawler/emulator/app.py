@@ -29,7 +29,12 @@ from crawler.emulator.model import (
     definition_reference,
     identity_with_links,
 )
-from crawler.emulator.posture import POSTURE_KINDS, POSTURE_LOCATIONS, parse_posture_path
+from crawler.emulator.posture import (
+    POSTURE_AREAS,
+    POSTURE_KINDS,
+    POSTURE_LOCATIONS,
+    parse_posture_path,
+)
 from crawler.emulator.protocol import (
     LOCATIONS,
     RESOURCE_AREAS,
@@ -240,7 +245,8 @@ def _options(route: Route, base: str) -> web.Response:
 
 
 def _resource_areas(route: Route, base: str, config: EmulatorConfig) -> web.Response:
-    areas = [{"id": i, "name": n, "locationUrl": f"{base}/"} for i, n in RESOURCE_AREAS]
+    known = (*RESOURCE_AREAS, *POSTURE_AREAS)
+    areas = [{"id": i, "name": n, "locationUrl": f"{base}/"} for i, n in known]
     release = release_base(config, base)
     for area in areas:
         if area["id"] == RELEASE_AREA_ID:

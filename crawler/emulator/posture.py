@@ -72,6 +72,13 @@ POSTURE_LOCATIONS: tuple[JsonDict, ...] = (
     },
 )
 
+# Resource areas of the SDK clients for these routes (ResourceAreas must list them, or the SDK
+# asks the deployment-level service on the internet instead).
+POSTURE_AREAS: tuple[tuple[str, str], ...] = (
+    ("a81a0441-de52-4000-aa15-ff0e07bfbbaa", "pipelinePermissions"),
+    ("4a933897-0488-45af-bd82-6fd3ad33f46a", "PipelinesChecks"),
+)
+
 APPROVAL = {"id": "8c6f20a7-a545-4486-9777-f762fafe0d4d", "name": "Approval"}
 TASK_CHECK = {"id": "fe1de3ee-a436-41b4-bb20-f6eb4cb879a7", "name": "Task Check"}
 BRANCH_CONTROL_REF = {

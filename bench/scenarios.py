@@ -67,22 +67,27 @@ class Shape:
     # tell the cloud from a server, so the first projects page waits for it (on
     # dev.azure.com the two overlap).
     discovery: int = 1
+    # connectionData once (beside the projects listing), then one pipeline general settings
+    # request per project
+    identity_requests: int = 1
+    settings_requests: int = 0
 
     @property
     def requests(self) -> int:
         """Requests of a crawl without retries."""
-        return self.discovery + self.project_pages + self.repo_requests + self.definition_pages
+        core = self.project_pages + self.repo_requests + self.definition_pages
+        return self.discovery + core + self.identity_requests + self.settings_requests
 
     @property
     def items(self) -> int:
-        """Items in a complete snapshot."""
-        return self.projects + self.repositories + self.pipelines
+        """Items in a complete snapshot (one pipeline_settings item per project)."""
+        return self.projects + self.repositories + self.pipelines + self.settings_requests
 
     @property
     def critical_path(self) -> int:
         """Sequential requests on the longest chain: route discovery, every projects page,
-        then the last project's definition pages (its repositories are one request beside
-        them)."""
+        then the last project's definition pages (its repositories, its general settings and
+        connectionData are requests beside them)."""
         return self.discovery + self.project_pages + max(1, self.definition_pages_per_project)
 
 
@@ -103,6 +108,7 @@ def shape(config: EmulatorConfig, crawler_page_size: int) -> Shape:
         projects=config.projects,
         repositories=config.projects * config.repos_per_project,
         pipelines=config.projects * config.pipelines_per_project,
+        settings_requests=config.projects,
     )
 
 

@@ -16,7 +16,17 @@ from typing import Protocol, cast
 from crawler import NAME, __version__
 from crawler.errors import EXIT_INTERRUPTED, EXIT_USAGE, CrawlerError
 
-COMMANDS = ("crawl", "demo", "validate", "diff", "report", "merge", "export", "emulator")
+COMMANDS = (
+    "crawl",
+    "demo",
+    "validate",
+    "diff",
+    "report",
+    "audit",
+    "merge",
+    "export",
+    "emulator",
+)
 
 
 class _Command(Protocol):

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from crawler import posture
 from crawler.ado import build_url, parse_list
 from crawler.client import AdoClient
 from crawler.discovery import discover_routes
 from crawler.errors import AdoError, AuthError, CrawlerError, NotVisible, ProtocolError
-from crawler.locations import RESOURCE_AREAS
+from crawler.identity import fetch_connection_data
+from crawler.locations import CONNECTION_DATA, RESOURCE_AREAS
 from crawler.orgurl import is_loopback_host
 from crawler.resources import PROJECTS, REGISTRY, REPOSITORIES, Resource
 
@@ -67,6 +69,9 @@ class CrawlPlan:
     org_kind: str = "loopback"
     discover: bool = True
     versions: Mapping[str, str] = field(default_factory=dict)
+    # Resources asked for only because they are in the default set: where the server lacks
+    # one, it is left out of the run (and the header), not recorded as not_supported.
+    adaptive: frozenset[str] = frozenset()
 
     def version(self, location: str) -> str | None:
         """The negotiated api-version of a route (None: the default one)."""
@@ -92,6 +97,11 @@ class CrawlState:
     api_version: str | None = None  # the server's highest released api-version
     # repository id -> (name, project ref) of TfsGit repositories pipelines point at
     referenced_repos: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    connection: Any = None  # the connectionData answer (crawler.identity)
+    plan: CrawlPlan | None = None  # the plan after route discovery (for the second pass)
+    # default-set resources this server lacks (key -> why): not requested, so not errors
+    skipped: dict[str, str] = field(default_factory=dict)
+    project_refs: dict[str, dict[str, str]] = field(default_factory=dict)  # casefolded name
 
     def note(
         self, resource: str, items: Iterable[Mapping[str, Any]], project: Mapping[str, Any]
@@ -204,21 +214,25 @@ async def crawl_org(client: AdoClient, plan: CrawlPlan, sink: Sink, state: Crawl
     Raises :class:`AuthError` when the credential is refused or cannot list projects.
     """
     ready = asyncio.ensure_future(_negotiated(client, plan, state))
+    # Who the token is: beside the projects listing, once the api-versions are known.
+    who = asyncio.ensure_future(read_identity(client, ready, state))
     try:
         if plan.org_kind in ("cloud", "legacy"):
             # The cloud takes 7.1 on the projects route: its first page overlaps discovery.
             await _crawl_projects(client, plan, sink, state, ready)
         else:
             await _crawl_projects(client, await ready, sink, state)
+        await who
     except BaseExceptionGroup as group:
         raise first_error(group) from None
     finally:
-        if not ready.done():
-            ready.cancel()
-            await asyncio.wait([ready])
-        if not ready.cancelled():
-            ready.exception()  # retrieved: raised above, or the run failed before it
-    plan = ready.result()
+        for task in (who, ready):
+            if not task.done():
+                task.cancel()
+                await asyncio.wait([task])
+            if not task.cancelled():
+                task.exception()  # retrieved: raised above, or the run failed before it
+    plan = state.plan = ready.result()
     if "repositories" in plan.resources and "pipelines" in plan.resources:
         try:
             await probe_referenced_repositories(client, plan, sink, state)
@@ -234,11 +248,37 @@ async def _negotiated(client: AdoClient, plan: CrawlPlan, state: CrawlState) -> 
         routes = await discover_routes(client, plan.base_url, wanted, plan.org_kind)
         state.deployment, state.api_version = routes.deployment, routes.api_version
         for key, message in sorted(routes.unsupported.items()):
+            if key in plan.adaptive:
+                # Part of the default set only where the server has it: not asked for, so
+                # not an error; the header leaves it out and the summary says so.
+                state.skipped[key] = message
+                continue
             state.record(key, None, AdoError(message, code="not_supported"))
         plan = replace(
             plan, versions=routes.versions, resources=plan.resources - set(routes.unsupported)
         )
     return await _with_hosts(client, plan, state)
+
+
+async def read_identity(
+    client: AdoClient, ready: asyncio.Future[CrawlPlan], state: CrawlState
+) -> None:
+    """Who the token is (one connectionData request); a refusal is an ``identity`` error."""
+    try:
+        plan = await asyncio.shield(ready)
+    except Exception:  # discovery's own failure is reported by the crawl
+        return
+    await read_identity_now(client, plan, state)
+
+
+async def read_identity_now(client: AdoClient, plan: CrawlPlan, state: CrawlState) -> None:
+    """The connectionData request itself, at the negotiated api-version."""
+    try:
+        state.connection = await fetch_connection_data(
+            client, plan.base_url, plan.version(CONNECTION_DATA)
+        )
+    except AdoError as exc:
+        state.record("identity", None, exc)
 
 
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -304,6 +344,7 @@ async def _crawl_projects(
                     if not plan.selected(str(project.get("name", ""))):
                         continue
                     sink.add("projects", project)
+                    state.project_refs[str(project.get("name", "")).casefold()] = _ref(project)
                     state.projects_seen += 1
                     await slots.acquire()
                     group.create_task(one_project(project))
@@ -331,22 +372,62 @@ async def crawl_project(
 ) -> None:
     """List one project's resources side by side; record what cannot be read."""
     per_repo = any(r.scope == "repository" and r.key in plan.resources for r in REGISTRY.values())
-    jobs: list[Coroutine[Any, Any, None]] = []
+    collected = posture.collectors(plan.resources)  # listings the protected steps follow
+    jobs: list[Coroutine[Any, Any, Any]] = []
     for resource in REGISTRY.values():
         if resource.scope != "project" or resource.key not in plan.resources:
             continue
-        if per_repo and resource.key == "repositories":
-            jobs.append(_repositories_then_each(client, plan, sink, state, project))
+        keep = collected.get(resource.key)
+        if resource.shape == "object":
+            jobs.append(_read_object(client, plan, sink, state, project, resource))
+        elif per_repo and resource.key == "repositories":
+            jobs.append(_repositories_then_each(client, plan, sink, state, project, keep))
         else:
-            jobs.append(_list_project_resource(client, plan, sink, state, project, resource))
+            jobs.append(_list_project_resource(client, plan, sink, state, project, resource, keep))
     try:
         async with asyncio.TaskGroup() as group:
             for job in jobs[1:]:
                 group.create_task(job)
             if jobs:
                 await jobs[0]  # in this task: one task fewer per project
+        if collected:
+            await posture.crawl_protected(
+                client,
+                plan.base_url,
+                plan.resources,
+                project,
+                collected,
+                sink.add,
+                _recorder(state),
+                plan.versions,
+            )
     finally:
         state.projects_done += 1
+
+
+def _recorder(state: CrawlState) -> posture.Record:
+    def record(
+        resource: str, project: Mapping[str, Any], exc: AdoError, item: Mapping[str, Any] | None
+    ) -> None:
+        state.record(resource, project, exc, item=item)
+
+    return record
+
+
+async def _read_object(
+    client: AdoClient,
+    plan: CrawlPlan,
+    sink: Sink,
+    state: CrawlState,
+    project: Mapping[str, Any],
+    resource: Resource,
+) -> None:
+    base = plan.base_for(resource.host)
+    version = plan.version(resource.location)
+    if await posture.read_settings(
+        client, base, project, resource, sink.add, _recorder(state), version
+    ):
+        state.listed.add((resource.key, str(project["id"])))
 
 
 async def _list_project_resource(
@@ -397,10 +478,11 @@ async def _repositories_then_each(
     sink: Sink,
     state: CrawlState,
     project: Mapping[str, Any],
+    collect: list[Mapping[str, Any]] | None = None,
 ) -> None:
     """List the project's repositories, then read each repository-scope resource per repository
     (only for the repositories the listing returned; one request each, paced like the rest)."""
-    repos: list[Mapping[str, Any]] = []
+    repos: list[Mapping[str, Any]] = collect if collect is not None else []
     await _list_project_resource(
         client, plan, sink, state, project, REGISTRY["repositories"], repos
     )

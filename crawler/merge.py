@@ -30,7 +30,16 @@ from crawler.schema import SCHEMA_VERSION, is_multi
 if TYPE_CHECKING:
     from crawler.reader import SnapshotFile
 
-ORG_FIELDS = ("generator", "started_at", "finished_at", "complete", "auth", "resources", "stats")
+ORG_FIELDS = (
+    "generator",
+    "started_at",
+    "finished_at",
+    "complete",
+    "auth",
+    "resources",
+    "stats",
+    "identity",  # who crawled (crawler.identity)
+)
 NOT_RESOURCES = frozenset({"errors", "resources", "organizations"})
 
 

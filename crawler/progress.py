@@ -13,8 +13,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 from crawler import pipeline
+from crawler.advice import summary_tips
 from crawler.client import Stats
 from crawler.crawl import CrawlState
+from crawler.identity import identity_sentence
 
 
 def format_line(stats: Stats, state: CrawlState, elapsed: float) -> str:
@@ -148,37 +150,8 @@ def group_errors(errors: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def advice(errors: Iterable[Mapping[str, Any]], auth_kind: str) -> str:
-    """What to change so that the next run sees what this one could not."""
-    codes = {str(e.get("code")) for e in errors}
-    statuses = {e.get("status") for e in errors}
-    tips: list[str] = []
-    if auth_kind == "job" and (codes & {"TF200016", "TF400813"} or statuses & {401, 403}):
-        tips.append(
-            "the job token is limited to its own project: turn off 'Limit job authorization "
-            "scope to current project' (Project/Organization settings > Pipelines > Settings)"
-        )
-    if "TF401019" in codes:
-        tips.append(
-            "repositories are protected: turn off 'Protect access to repositories in YAML "
-            "pipelines', or reference the repositories in the pipeline's resources"
-        )
-    if auth_kind != "job" and statuses & {401, 403, 404}:
-        tips.append(
-            "give the token's identity read access to these projects (Code and Build: Read)"
-        )
-    if codes & {"retries_exhausted", "deadline"}:
-        tips.append("some requests kept failing: run again later, or raise --deadline")
-    if "outage" in codes:
-        tips.append(
-            "the server was unreachable for longer than outage_tolerance_s: run again when it "
-            "is back, or raise --outage-tolerance"
-        )
-    if "not_supported" in codes:
-        tips.append(
-            "this server version lacks some resources: leave them out of --resources, or "
-            "upgrade the server (see README: Azure DevOps Server)"
-        )
-    return "; ".join(tips)
+    """What to change so that the next run sees what this one could not (crawler.advice)."""
+    return " ".join(summary_tips(errors, auth_kind))
 
 
 def summary(
@@ -190,20 +163,31 @@ def summary(
     elapsed: float,
     output: str,
     auth_kind: str = "job",
+    identity: Mapping[str, Any] | None = None,
+    skipped: Mapping[str, str] | None = None,
 ) -> str:
-    """The closing paragraph: what was crawled, what was not visible, where the file is."""
+    """The closing paragraph: who crawled, what was crawled, what was not visible, where.
+
+    ``skipped``: default-set resources this server does not have (left out, not errors).
+    """
     listed = ", ".join(f"{counts[name]:,} {name}" for name in sorted(counts, key=_count_order))
     errors = list(errors)
-    text = (
+    text = f"{identity_sentence(identity)} " if identity is not None else ""
+    text += (
         f"Crawled {org_name}: {listed or 'nothing'} in {elapsed:.1f}s "
         f"({stats.requests:,} requests, {stats.retries} retries, {stats.throttled} throttled)."
     )
+    if skipped:
+        text += (
+            f" Not on this server, so not in the default set here: {', '.join(sorted(skipped))}"
+            " (see README: Azure DevOps Server)."
+        )
     if errors:
         shown = ", ".join(group_errors(errors))
         text += f" Not visible or failed: {shown}."
         tip = advice(errors, auth_kind)
         if tip:
-            text += f" To see everything: {tip}."
+            text += f" To see everything: {tip}"
         text += f" The snapshot is PARTIAL; every gap is listed under 'errors' in {output}"
     else:
         text += f" The snapshot is complete: {output}"

@@ -12,7 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Scope = Literal["org", "project", "repository"]
+# "protected": one request per protected resource a project lists (crawler.posture).
+Scope = Literal["org", "project", "repository", "protected"]
+Shape = Literal["list", "object"]
 Host = Literal["org", "vsrm"]
 JsonObject = dict[str, Any]
 QueryValue = str | int | bool
@@ -88,6 +90,7 @@ class Resource:
     requires: tuple[str, ...] = ()  # resources this one is derived from (always crawled too)
     default: bool = True  # part of the cheap default set
     description: str = ""
+    shape: Shape = "list"  # "object": one JSON object per project, not a list (settings)
 
     @property
     def shallow(self) -> bool:
@@ -250,6 +253,65 @@ REPOSITORY_ACTIVITY = Resource(
     description="last commit on each repository's default branch (one request per repository)",
 )
 
+# -- posture (crawler.posture, crawler.identity): who may use what, and the job token's reach ----
+
+# Listings whose items are protected resources, and their pipeline resource type.
+PROTECTED_SOURCES: tuple[tuple[str, str], ...] = (
+    ("service_endpoints", "endpoint"),
+    ("variable_groups", "variablegroup"),
+    ("queues", "queue"),
+    ("environments", "environment"),
+    ("secure_files", "securefile"),
+    ("repositories", "repository"),
+)
+PREVIEW = "7.1-preview.1"  # routes with no released api-version (ado-api.md)
+
+PIPELINE_SETTINGS = Resource(
+    key="pipeline_settings",
+    location="c4aefd19-30ff-405b-80ad-aca021e7242a",
+    # docs: rest/api/azure/devops/build/general-settings/get (released 7.1)
+    path=("_apis", "build", "generalsettings"),
+    paged=False,
+    shape="object",
+    add_project=True,
+    description="each project's pipeline general settings (job authorization scope, forks, ...)",
+)
+SECURE_FILES = Resource(
+    key="secure_files",
+    location="adcfd8bc-b184-43ba-bd84-7c8c6a2ff421",
+    path=("_apis", "distributedtask", "securefiles"),
+    paged=False,
+    query={"api-version": PREVIEW},
+    # Allow-list: never a download ticket (and the content is never asked for).
+    keep=("createdBy", "createdOn", "id", "modifiedBy", "modifiedOn", "name", "properties"),
+    add_project=True,
+    default=False,
+    description="secure files: names and properties, never content or download tickets",
+)
+PIPELINE_PERMISSIONS = Resource(
+    key="pipeline_permissions",
+    location="b5b9a4a4-e6cd-4096-853c-ab7d8b0c4eb2",
+    path=("_apis", "pipelines", "pipelinepermissions", "{resourceType}", "{resourceId}"),
+    scope="protected",
+    paged=False,
+    query={"api-version": PREVIEW},
+    requires=tuple(key for key, _ in PROTECTED_SOURCES),
+    default=False,
+    description="which pipelines may use each protected resource (one request per resource)",
+)
+CHECKS = Resource(
+    key="checks",
+    location="86c8381e-5aee-4cde-8ae4-25c0c7f5eaea",
+    path=("_apis", "pipelines", "checks", "configurations"),
+    scope="protected",
+    paged=False,
+    query={"api-version": PREVIEW, "$expand": "settings"},
+    drop=("settings.inputs",),  # a gate's inputs may hold a function key or a header value
+    requires=tuple(key for key, _ in PROTECTED_SOURCES),
+    default=False,
+    description="approvals and checks on each protected resource (one request per resource)",
+)
+
 REGISTRY: dict[str, Resource] = {
     r.key: r
     for r in (
@@ -263,6 +325,10 @@ REGISTRY: dict[str, Resource] = {
         QUEUES,
         POLICIES,
         REPOSITORY_ACTIVITY,
+        PIPELINE_SETTINGS,
+        SECURE_FILES,
+        PIPELINE_PERMISSIONS,
+        CHECKS,
     )
 }
 

@@ -21,7 +21,7 @@ from typing import TextIO
 
 from crawler import pipeline
 from crawler.client import AdoClient, ClientOptions, Stats
-from crawler.config import Settings, project_selected
+from crawler.config import DEFAULT_RESOURCES, Settings, project_selected
 from crawler.crawl import CrawlPlan, CrawlState, crawl_org
 from crawler.credentials import Credential
 from crawler.errors import (
@@ -32,6 +32,7 @@ from crawler.errors import (
     Interrupted,
     UsageError,
 )
+from crawler.identity import parse_identity
 from crawler.progress import Progress, summary
 from crawler.second_pass import second_pass
 from crawler.snapshot import SnapshotWriter, build_header
@@ -132,6 +133,9 @@ async def crawl_to_file(
         options=frozenset(n for n in ("latest_builds", "release_expand") if getattr(settings, n)),
         max_active_projects=max(8, 4 * settings.concurrency),
         org_kind=settings.org.kind,
+        adaptive=frozenset(DEFAULT_RESOURCES)
+        if tuple(settings.resources) == DEFAULT_RESOURCES
+        else frozenset(),
     )
     progress = Progress(
         stats, state, mode=progress_mode(settings, environ, err), stream=err, out=out
@@ -199,14 +203,16 @@ async def crawl_to_file(
         org_url=settings.org.url,
         org_name=settings.org.name,
         auth_kind=credential.kind,
-        resources=settings.resources,
+        resources=[r for r in settings.resources if r not in state.skipped],
         started_at=started,
         finished_at=finished,
         errors=state.errors,
         stats=stats_doc,
         deployment=state.deployment,
         api_version=state.api_version,
+        identity=parse_identity(state.connection, credential.kind, state.project_refs),
     )
+    writer.forget(state.skipped)
     counts = dict(writer.counts)
     try:
         path = writer.finish(header)
@@ -223,6 +229,8 @@ async def crawl_to_file(
         elapsed=elapsed,
         output=str(path.resolve()),
         auth_kind=credential.kind,
+        identity=header.get("identity"),
+        skipped=state.skipped,
     )
     if pipeline.in_pipeline(environ):
         for error in header["errors"][:50]:

@@ -22,9 +22,11 @@ from crawler.crawl import (
     Sink,
     _list_project_resource,
     _probe_repository,
+    _read_object,
     _repositories_then_each,
     _with_hosts,
     first_error,
+    read_identity_now,
 )
 from crawler.resources import REGISTRY
 
@@ -51,6 +53,9 @@ def second_pass_jobs(
     """
     wanted = []
     for entry in errors:
+        if entry.get("resource") == "identity" and entry.get("code") in TRANSIENT_CODES:
+            wanted.append(entry)  # who the token is: one small request, worth asking again
+            continue
         resource = REGISTRY.get(str(entry.get("resource")))
         if entry.get("code") not in TRANSIENT_CODES or resource is None:
             continue
@@ -76,18 +81,22 @@ async def second_pass(
     recorded afresh. A listing cut short in the first pass is read again from its first
     page: the items read twice are dropped as duplicates when the snapshot is sealed.
     """
+    plan = state.plan or plan  # the negotiated api-versions, when discovery ran
     jobs = second_pass_jobs(state.errors, plan)
     if not jobs or not await client.server_back():
         return 0, 0
     retried = {_scope_key(entry) for entry in jobs}
     state.errors[:] = [e for e in state.errors if _scope_key(e) not in retried]
-    if any(REGISTRY[str(e["resource"])].host == "vsrm" for e in jobs):
+    if any(e["resource"] in REGISTRY and REGISTRY[e["resource"]].host == "vsrm" for e in jobs):
         plan = await _with_hosts(client, plan, CrawlState())
     per_repo = any(r.scope == "repository" and r.key in plan.resources for r in REGISTRY.values())
     before = len(state.errors)
     try:
         async with asyncio.TaskGroup() as group:
             for entry in jobs:
+                if entry["resource"] == "identity":
+                    group.create_task(read_identity_now(client, plan, state))
+                    continue
                 resource = REGISTRY[str(entry["resource"])]
                 project = dict(entry["project"])
                 item = entry.get("item")
@@ -106,6 +115,8 @@ async def second_pass(
                             },
                         )
                     )
+                elif resource.shape == "object":
+                    group.create_task(_read_object(client, plan, sink, state, project, resource))
                 elif resource.key == "repositories" and per_repo:
                     group.create_task(_repositories_then_each(client, plan, sink, state, project))
                 elif resource.host != "vsrm" or plan.vsrm_url is not None:

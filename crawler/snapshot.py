@@ -175,6 +175,7 @@ def build_header(
     stats: Mapping[str, Any],
     deployment: str | None = None,
     api_version: str | None = None,
+    identity: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything in a snapshot but the item arrays; ``complete`` means no errors.
 
@@ -187,7 +188,7 @@ def build_header(
         organization["deployment"] = deployment
     if api_version is not None:
         organization["api_version"] = api_version
-    return {
+    header: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "generator": {"name": NAME, "version": __version__},
         "organization": organization,
@@ -199,6 +200,9 @@ def build_header(
         "stats": dict(stats),
         "errors": ordered_errors,
     }
+    if identity is not None:  # who crawled (crawler.identity); never the token
+        header["identity"] = dict(identity)
+    return header
 
 
 def _umask() -> int:
@@ -532,6 +536,14 @@ class SnapshotWriter:
         self.held = 0  # encoded bytes in open batches, over all resources
         self._sealed = False
         self.closed = False
+
+    def forget(self, resources: Iterable[str]) -> None:
+        """Leave out resources the run did not read after all (none of their items came)."""
+        gone = set(resources)
+        self.resources = [r for r in self.resources if r not in gone]
+        for key in gone:
+            if not self.counts.get(key):
+                self.counts.pop(key, None)
 
     def __repr__(self) -> str:
         return f"SnapshotWriter({str(self.output)!r}, counts={self.counts})"

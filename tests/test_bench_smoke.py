@@ -46,8 +46,9 @@ def test_shape_counts_pages_the_way_the_crawl_asks_for_them() -> None:
     org = EmulatorConfig(projects=25, repos_per_project=3, pipelines_per_project=21, page_size=10)
     s = shape(org, crawler_page_size=500)  # the emulator caps $top at its page size
     assert (s.project_pages, s.repo_requests, s.definition_pages) == (3, 25, 75)
-    assert s.requests == 1 + 103  # the route discovery, then the listings
-    assert s.items == 25 + 75 + 525
+    # the route discovery, the listings, connectionData, one general settings per project
+    assert s.requests == 1 + 103 + 1 + 25
+    assert s.items == 25 + 75 + 525 + 25
     assert s.critical_path == 1 + 3 + 3
     empty = shape(EmulatorConfig(projects=2, pipelines_per_project=0), 100)
     assert empty.definition_pages == 2  # an empty listing is still one request

@@ -46,6 +46,7 @@ async def test_snapshot_equals_ground_truth(
         "projects": len(truth["projects"]),
         "repositories": len(truth["repositories"]),
         "pipelines": len(truth["pipelines"]),
+        "pipeline_settings": projects,
     }
 
 
@@ -112,7 +113,9 @@ async def test_project_scoped_job_token_reports_exactly_the_other_projects(tmp_p
     unreachable = {(u["project"]["id"]) for u in visible["unreachable"] if u["level"] == "project"}
     assert len(unreachable) == 4
     failed = {(e["resource"], e["project"]["id"]) for e in snapshot["errors"]}
-    assert failed == {(r, pid) for pid in unreachable for r in ("repositories", "pipelines")}
+    assert failed == {
+        (r, pid) for pid in unreachable for r in ("repositories", "pipelines", "pipeline_settings")
+    }
     codes = {(e["resource"], e["status"], e["code"]) for e in snapshot["errors"]}
     assert ("repositories", 404, "TF200016") in codes
     # Everything the token can see is present, nothing is reported as absent.

@@ -117,6 +117,15 @@ def call_problems(args: list[str]) -> list[str]:
     ]
     if args[0].startswith("-"):
         return problems
+    # A choice given as "$VARIABLE" (a step's env:) cannot be checked here; the end-to-end
+    # runs below pass real values through it.
+    actions = _subparsers(parser)[args[0]]._option_string_actions
+    args = [
+        next(iter(actions[args[k - 1]].choices or [arg]))
+        if arg.startswith("$") and k and args[k - 1] in actions and actions[args[k - 1]].choices
+        else arg
+        for k, arg in enumerate(args)
+    ]
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.suppress(SystemExit):
         parser.parse_args(args)
@@ -430,7 +439,11 @@ def run_job(
 
 
 def _agent(tmp: Path, url: str, token: str, **parameters: Any) -> Agent:
-    params = {"failOnPartial": False, "resources": "projects,repositories,pipelines"}
+    params = {
+        "failOnPartial": False,
+        "resources": "projects,repositories,pipelines",
+        "failOnFindings": "none",
+    }
     params.update(installFrom="checkout", packageSpec="ado-inventory", **parameters)
     variables = {
         "System.CollectionUri": url + "/",
@@ -466,7 +479,11 @@ def test_single_org_scripts_crawl_diff_and_report(tmp_path: Path) -> None:
         "snapshot.json",
     ]
     assert f"##vso[task.uploadsummary]{out}/summary.md" in agent.output
+    assert f"##vso[task.uploadsummary]{out}/audit.md" in agent.output
+    assert (out / "audit.md").read_text().startswith("# Security audit: fabrikam")
+    assert orjson.loads((out / "audit.sarif").read_bytes())["version"] == "2.1.0"
     assert "The inventory is complete." in agent.output
+    assert "The audit found nothing at or above failOnFindings=none." in agent.output
     assert "# Azure DevOps inventory: fabrikam" in (out / "summary.md").read_text()
 
     # The next night: one repository renamed; the previous artifact is downloaded first.
@@ -590,3 +607,18 @@ def test_multi_org_scripts_crawl_each_org_then_merge(tmp_path: Path) -> None:
     merged = orjson.loads((out / "all.json").read_bytes())
     assert [o["name"] for o in merged["organizations"]] == ["contoso", "fabrikam"]
     assert "# Azure DevOps inventory: 2 organizations" in (out / "summary.md").read_text()
+    assert (out / "audit.md").read_text().startswith("# Security audit: contoso, fabrikam")
+
+
+def test_fail_on_findings_fails_the_last_step(tmp_path: Path) -> None:
+    doc = load(SINGLE)
+    skip = (*INSTALL, "Diff against the previous inventory", "Reports and run summary")
+    with serve_in_thread(EmulatorConfig(**SMALL)) as emu:  # type: ignore[arg-type]
+        agent = _agent(tmp_path, emu.url, emu.config.token, failOnFindings="high")
+        agent.parameters["resources"] = "pipeline_settings"  # the seed plants high findings
+        codes = run_job(doc, "inventory", agent, skip=skip)
+    step = next(name for name in codes if name.startswith("Audit verdict"))
+    assert codes[step] == 1, agent.output
+    assert agent.variables["auditExit"] == "1"
+    assert (tmp_path / "a" / "inventory" / "audit.sarif").is_file()
+    assert any("##vso[task.logissue type=error]The audit found" in o for o in agent.output)

@@ -117,7 +117,9 @@ async def test_client_slows_down_before_the_budget_runs_out(tmp_path: Path) -> N
         throttle=ThrottleConfig(limit=30, window_s=2.0, delay_from=0.7, max_delay_s=0.1),
     )
     async with run_emulator(config) as emu:
-        result, snapshot = await crawl(emu, tmp_path, rate=1000.0, concurrency=4)
+        result, snapshot = await crawl(
+            emu, tmp_path, rate=1000.0, concurrency=4, resources="projects,repositories,pipelines"
+        )
         log = list(emu.log.entries)
     assert result.exit_code == 0
     assert snapshot["stats"]["requests"] >= 41
@@ -143,7 +145,9 @@ async def test_a_resource_that_keeps_failing_is_recorded_promptly(tmp_path: Path
     config = replace(SMALL, faults=FaultConfig(permanent=(f"{victim['id']}/_apis/build",)))
     async with run_emulator(config) as emu:
         started = time.monotonic()
-        result, snapshot = await crawl(emu, tmp_path, max_retries=3)
+        result, snapshot = await crawl(
+            emu, tmp_path, max_retries=3, resources="projects,repositories,pipelines"
+        )
         took = time.monotonic() - started
         truth = emu.ground_truth()
     assert result.exit_code == 4

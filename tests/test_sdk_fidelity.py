@@ -216,3 +216,76 @@ def _project_names(count: int) -> list[dict[str, Any]]:
         "http://127.0.0.1:1/fabrikam",
     )["projects"]
     return projects
+
+
+@pytest.mark.usefixtures("sdk_cache")
+def test_sdk_reads_identity_settings_permissions_and_checks() -> None:
+    """The SDK's location, build, pipeline permissions and checks clients get the ground truth
+    (connectionData, general settings, permissions of every protected resource, checks single
+    and batched)."""
+    from azure.devops.connection import Connection
+    from msrest.authentication import BasicAuthentication, BasicTokenAuthentication
+
+    config = EmulatorConfig(projects=2, repos_per_project=1, environments_per_project=4)
+    with serve_in_thread(config) as emu:
+        truth = emu.ground_truth()
+        job = Connection(
+            base_url=emu.url, creds=BasicTokenAuthentication({"access_token": config.token})
+        )
+        data = job.clients_v7_1.get_location_client().get_connection_data()
+        assert data.authenticated_user.provider_display_name == (
+            "Project Collection Build Service (fabrikam)"
+        )
+        pat = Connection(base_url=emu.url, creds=BasicAuthentication("", config.token))
+        user = pat.clients_v7_1.get_location_client().get_connection_data().authenticated_user
+        assert "Build Service" not in user.provider_display_name
+
+        build = job.clients_v7_1.get_build_client()
+        last = LastResponse(build)
+        for settings in truth["pipeline_settings"]:
+            got = build.get_build_general_settings(settings["project"]["id"]).serialize()
+            want = {k: v for k, v in settings.items() if k not in ("id", "project")}
+            assert "enforceJobAuthScope" in got  # the SDK's model knows 8 of the 19 fields
+            assert got == {k: want[k] for k in got}
+            assert last.response.json() == want
+
+        permissions = job.clients_v7_1.get_pipeline_permissions_client()
+        for item in truth["pipeline_permissions"]:
+            resource = item["resource"]
+            got = permissions.get_pipeline_permissions_for_resource(
+                item["project"]["id"], resource["type"], resource["id"]
+            )
+            assert (got.resource.type, got.resource.id) == (resource["type"], resource["id"])
+            assert got.all_pipelines.authorized is item["allPipelines"]["authorized"]
+            assert [p.id for p in got.pipelines] == [p["id"] for p in item["pipelines"]]
+
+        checks = job.clients_v7_1.get_pipelines_checks_client()
+        checks_last = LastResponse(checks)
+        want_by_resource: dict[tuple[str, str, str], set[int]] = {}
+        for check in truth["checks"]:
+            key = (check["project"]["id"], check["resource"]["type"], check["resource"]["id"])
+            want_by_resource.setdefault(key, set()).add(check["id"])
+        for item in truth["pipeline_permissions"]:  # every protected resource
+            project, resource = item["project"]["id"], item["resource"]
+            got = checks.get_check_configurations_on_resource(
+                project,
+                resource_type=resource["type"],
+                resource_id=resource["id"],
+                expand="settings",
+            )
+            key = (project, resource["type"], resource["id"])
+            assert {c.id for c in got} == want_by_resource.get(key, set())
+            # The SDK's CheckConfiguration model has no settings; $expand=settings sends them.
+            assert all("settings" in raw for raw in checks_last.values())
+        from azure.devops.v7_1.pipelines_checks.models import Resource
+
+        project = truth["projects"][0]["id"]
+        mine = [
+            i["resource"] for i in truth["pipeline_permissions"] if i["project"]["id"] == project
+        ]
+        batched = checks.query_check_configurations_on_resources(
+            [Resource(id=r["id"], type=r["type"]) for r in mine], project, expand="settings"
+        )
+        assert {c.id for c in batched} == {
+            i for key, ids in want_by_resource.items() if key[0] == project for i in ids
+        }

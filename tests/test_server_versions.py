@@ -77,6 +77,12 @@ async def test_default_crawl_of_each_server_equals_the_truth(tmp_path: Path, ver
     assert Validator(snapshot_schema()).problems(snapshot) == []
     if version != "services":
         assert snapshot["organization"]["url"].endswith("/tfs/DefaultCollection/")
+    # pipeline_settings is in the default set only where the server has it (6.0 on): on
+    # 2019 it is left out of the run and the header, said in the summary, and not an error.
+    has_settings = version not in ("2019",)
+    assert ("pipeline_settings" in snapshot["resources"]) is has_settings
+    assert ("Not on this server" in result.summary) is not has_settings
+    assert ("pipeline_settings" in snapshot) is has_settings
 
 
 async def test_all_resources_on_server_2019(tmp_path: Path) -> None:
@@ -88,13 +94,12 @@ async def test_all_resources_on_server_2019(tmp_path: Path) -> None:
         _assert_within(emu, (5, 0))
         paths = [path.lower() for _, path, _ in _versions_sent(emu)]
     assert result.exit_code == 4
-    [error] = snapshot["errors"]
-    assert (error["resource"], error["code"], error["project"]) == (
-        "environments",
-        "not_supported",
-        None,
-    )
-    assert "highest API version 5.0" in error["message"]
+    # What 2019 (5.0) lacks: environments, general settings, pipeline permissions, checks.
+    lacking = ("checks", "environments", "pipeline_permissions", "pipeline_settings")
+    assert [(e["resource"], e["code"], e["project"]) for e in snapshot["errors"]] == [
+        (key, "not_supported", None) for key in lacking
+    ]
+    assert all("highest API version 5.0" in e["message"] for e in snapshot["errors"])
     assert "environments (all projects) (not_supported)" in result.summary
     assert "lacks some resources" in result.summary
     assert Validator(snapshot_schema()).problems(snapshot) == []
@@ -102,7 +107,7 @@ async def test_all_resources_on_server_2019(tmp_path: Path) -> None:
     assert snapshot["environments"] == []
     assert_matches_ground_truth(snapshot, core)
     for resource in WIDER:
-        if resource != "environments":
+        if resource not in lacking:
             assert snapshot[resource] == expected(truth, resource), resource
 
 
@@ -151,6 +156,11 @@ def test_plan_routes_without_and_with_location_data() -> None:
     body = (Path(__file__).parent / "fixtures" / "options" / "2019.json").read_bytes()
     routes = plan_routes(parse_location_data(orjson.loads(body)), REGISTRY.values(), "server")
     assert (routes.deployment, routes.api_version) == ("server", "5.0")
-    assert set(routes.unsupported) == {"environments"}
+    assert set(routes.unsupported) == {
+        "checks",
+        "environments",
+        "pipeline_permissions",
+        "pipeline_settings",
+    }
     assert routes.versions[REGISTRY["projects"].location] == "5.0"
     assert routes.versions[CONNECTION_DATA] == "5.0-preview.1"  # for the identity call

@@ -71,12 +71,13 @@ async def test_options_off_means_plain_lists(tmp_path: Path) -> None:
     assert not any("latestBuild" in p for p in snapshot["pipelines"])
 
 
-async def test_default_crawl_reads_only_the_core_three(tmp_path: Path) -> None:
+async def test_default_crawl_reads_the_core_three_and_pipeline_settings(tmp_path: Path) -> None:
     async with run_emulator(EmulatorConfig(seed=6, projects=3)) as emu:
         result, snapshot = await crawl(emu, tmp_path)
         paths = {entry.path for entry in emu.log.entries}
     assert result.exit_code == 0
-    assert snapshot["resources"] == ["pipelines", "projects", "repositories"]
+    assert snapshot["resources"] == ["pipeline_settings", "pipelines", "projects", "repositories"]
+    assert len(snapshot["pipeline_settings"]) == len(snapshot["projects"])
     assert not set(WIDER) & set(snapshot)
     assert not any(
         part in path
@@ -121,6 +122,8 @@ async def test_project_scoped_token_reports_each_other_projects_resources(tmp_pa
         "environments",
         "queues",
         "policies",
+        "pipeline_settings",
+        "secure_files",
     )
     got = Counter((e["resource"], e["project"]["id"]) for e in snapshot["errors"])
     assert got == Counter((r, pid) for pid in others for r in per_project)
@@ -184,9 +187,9 @@ async def test_a_plain_http_release_host_elsewhere_is_refused_and_reported(
     assert "plain http" in error["message"]
     assert snapshot["release_definitions"] == []
     assert snapshot["queues"] == expected(truth, "queues")
-    # route discovery (OPTIONS), release host discovery, one projects page, one queues list
-    # per project: nothing else
-    assert requests == 1 + 1 + 1 + 2
+    # route discovery (OPTIONS), connectionData, release host discovery, one projects page,
+    # one queues list per project: nothing else
+    assert requests == 1 + 1 + 1 + 1 + 2
 
 
 @pytest.mark.parametrize(

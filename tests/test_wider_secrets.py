@@ -1,5 +1,6 @@
-"""Planted secrets in variable groups, service endpoints and release variables never reach the
-snapshot, the crawl's output (with --verbose), or any report format."""
+"""Planted secrets in variable groups, service endpoints, release variables, secure file download
+tickets and check inputs never reach the snapshot, the crawl's output (with --verbose), any
+report format or any audit format."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import orjson
 import pytest
 
 from crawler.emulator.config import EmulatorConfig
+from crawler.emulator.model import Org
+from crawler.emulator.posture import checks_on, protected_resources, secure_files
 from crawler.emulator.server import run_emulator
 from crawler.emulator.wider import wider_truth
 from crawler.resources import REGISTRY
@@ -27,12 +30,26 @@ def _served_with_marker(truth: dict[str, list[dict[str, object]]]) -> set[str]:
     return {key for key, items in truth.items() if MARK in orjson.dumps(items).decode()}
 
 
+def _served_posture(base: str) -> dict[str, str]:
+    """What the emulator serves for secure files and checks (before the crawl drops anything)."""
+    org = Org(CONFIG)
+    files = [secure_files(org, p, base) for p in org.projects()]
+    checks = [
+        checks_on(org, p, kind, rid, base)
+        for p in org.projects()
+        for kind, rid, _ in protected_resources(org, p, base)
+    ]
+    return {"secure_files": orjson.dumps(files).decode(), "checks": orjson.dumps(checks).decode()}
+
+
 async def test_planted_secrets_reach_no_snapshot_log_or_report(tmp_path: Path) -> None:
     async with run_emulator(CONFIG) as emu:
         served = _served_with_marker(wider_truth(CONFIG, emu.url, release_expand=True))
         # The emulator really serves them: in secret and non-secret variable values, in
         # authorization.parameters, in data, in Key Vault details and release variables.
         assert served == {"variable_groups", "service_endpoints", "release_definitions"}
+        # Download tickets of secure files and a gate's function key in a check's inputs.
+        assert all(MARK in raw for raw in _served_posture(emu.url).values())
         crawled = await run_cli(
             "crawl", "--org", emu.url, "-o", "out.json", "--resources", "all", "--verbose",
             "--rate", "1000", "--progress", "plain",
@@ -53,6 +70,8 @@ async def test_planted_secrets_reach_no_snapshot_log_or_report(tmp_path: Path) -
     doc = orjson.loads(snapshot)
     assert doc["variable_groups"]
     assert doc["service_endpoints"]
+    assert doc["secure_files"]
+    assert any(c["settings"].get("definitionRef") for c in doc["checks"])
     assert any(v.get("isSecret") for g in doc["variable_groups"] for v in g["variables"].values())
     assert all(e["authorization"].keys() == {"scheme"} for e in doc["service_endpoints"])
     assert any(r.get("environments") for r in expanded["release_definitions"])
@@ -75,10 +94,14 @@ async def test_planted_secrets_reach_no_snapshot_log_or_report(tmp_path: Path) -
     assert res.code == 0, res.err
     for path in (tmp_path / "csv").iterdir():
         outputs[path.name] = path.read_text(encoding="utf-8-sig")
+    for fmt in ("text", "markdown", "json", "sarif"):
+        res = await run_cli("audit", "out.json", "--format", fmt, env={}, cwd=tmp_path)
+        assert res.code == 0, res.err
+        outputs[f"audit {fmt}"] = res.out + res.err
     for where, content in outputs.items():
         assert MARK not in content, f"a planted secret leaked into the {where}"
         assert emu.config.token not in content, where
-    assert len(outputs) >= 10
+    assert len(outputs) >= 14
 
 
 @pytest.mark.parametrize("key", sorted(REGISTRY))

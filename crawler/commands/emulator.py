@@ -58,6 +58,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="service endpoints answer 403 even in visible projects (job token without rights)",
     )
+    add(
+        "--permissions-unreadable",
+        action="store_true",
+        help="pipeline permissions and checks answer 403 (undocumented for a job token)",
+    )
+    add(
+        "--bearer-is-user",
+        action="store_true",
+        help="a Bearer token is a person's (Entra ID) in connectionData, not a build service",
+    )
     add("--page-size", type=int, default=defaults.page_size, help="items per page ($top cap)")
     add("--latency-ms", type=float, default=0.0, help="delay before every answer")
     add("--jitter-ms", type=float, default=0.0, help="extra seeded random delay, 0..N ms")
@@ -166,6 +176,7 @@ WIDER_SIZES = (
     "environments_per_project",
     "queues_per_project",
     "policies_per_project",
+    "secure_files_per_project",
 )
 
 
@@ -257,6 +268,8 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         reachable_repo_share=share,
         **{name: getattr(args, name) for name in WIDER_SIZES},
         endpoints_readable=not args.endpoints_unreadable,
+        permissions_readable=not args.permissions_unreadable,
+        bearer_is_user=args.bearer_is_user,
         throttle=ThrottleConfig(
             limit=args.throttle_limit,
             window_s=args.throttle_window_s,

@@ -29,6 +29,10 @@ from crawler.emulator.model import (
     definition_reference,
     identity_with_links,
 )
+from crawler.emulator.posture import (
+    POSTURE_KINDS,
+    parse_posture_path,
+)
 from crawler.emulator.protocol import (
     access_denied,
     ado_error,
@@ -199,6 +203,9 @@ def parse_route(method: str, raw_path: str, org: str, virtual_dir: str = "") -> 
         if project is None and len(rest) <= 1:
             return Route("options", area=rest[0] if rest else None)
         return None
+    posture = parse_posture_path(method, project, rest, raw_rest)
+    if posture is not None:
+        return Route(posture[0], project=project, item=posture[1], area=posture[2])
     if method not in ("GET", "HEAD"):
         return None
     item = raw_rest[-1]
@@ -541,6 +548,10 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         return _definitions(state, request, route, base)
     if route.kind == "pipelines":
         return _pipelines(state, request, route, base)
+    if route.kind in POSTURE_KINDS:
+        from crawler.emulator.posture_routes import serve_posture  # imports this module
+
+        return await serve_posture(state, request, route, base)
     from crawler.emulator.wider_routes import serve_wider  # imports this module
 
     return serve_wider(state, request, route, base)

@@ -138,6 +138,13 @@ class EmulatorConfig:
     # False: service endpoints answer 403 even in visible projects (a job token without
     # endpoint permissions).
     endpoints_readable: bool = True
+    # Posture (crawler/emulator/posture.py): secure files per project; a Bearer token that is
+    # a person's (Entra ID) rather than a build service; pipeline permissions and checks
+    # readable by the token (False: 403, as for an identity without the resource's roles;
+    # what ADO answers a job token there is undocumented).
+    secure_files_per_project: int = 2
+    bearer_is_user: bool = False
+    permissions_readable: bool = True
     # A marker put into every secret-holding field (variable values, endpoint credentials).
     planted_secret: str | None = None
     throttle: ThrottleConfig = field(default_factory=ThrottleConfig)

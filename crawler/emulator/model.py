@@ -751,46 +751,57 @@ def ground_truth(config: EmulatorConfig, base_url: str) -> JsonDict:
     """The whole organization (hidden repositories included, scopes ignored) as served minus
     ``_links``: keys ``projects``, ``repositories``, ``pipelines`` (full build definitions),
     and the wider resources of :func:`crawler.emulator.wider.wider_truth`."""
+    from crawler.emulator.posture import posture_truth  # posture builds on this module
     from crawler.emulator.wider import wider_truth  # wider builds on this module
 
     org = Org(config)
     base = _org_base(base_url)
     projects = list(org.projects())
-    return wider_truth(config, base_url) | {
-        "projects": [p.item(base) for p in projects],
-        "repositories": [
-            org.repository_item(r, base) for p in projects for r in org.repositories(p.index)
-        ],
-        "pipelines": [
-            org.definition(p.index, i, base)
-            for p in projects
-            for i in org.definition_order(p.index)[1]
-        ],
-    }
+    return (
+        wider_truth(config, base_url)
+        | posture_truth(config, base_url)
+        | {
+            "projects": [p.item(base) for p in projects],
+            "repositories": [
+                org.repository_item(r, base) for p in projects for r in org.repositories(p.index)
+            ],
+            "pipelines": [
+                org.definition(p.index, i, base)
+                for p in projects
+                for i in org.definition_order(p.index)[1]
+            ],
+        }
+    )
 
 
 def visible_ground_truth(config: EmulatorConfig, base_url: str) -> JsonDict:
     """What the configured (possibly scoped) token can list, plus the ``unreachable`` scopes."""
+    from crawler.emulator.posture import posture_truth  # posture builds on this module
     from crawler.emulator.wider import wider_truth  # wider builds on this module
 
     org = Org(config)
     base = _org_base(base_url)
     inside = [p for p in org.projects() if org.project_visible(p)]
-    return wider_truth(config, base_url, visible=True) | {
-        "projects": [p.item(base) for p in org.listed_projects()],
-        "repositories": [
-            org.repository_item(r, base)
-            for p in inside
-            for r in org.repositories(p.index)
-            if org.repo_reachable(r)
-        ],
-        "pipelines": [
-            org.definition(p.index, i, base)
-            for p in inside
-            for i in org.definition_order(p.index)[1]
-        ],
-        "unreachable": [u.as_dict() for u in unreachable_scopes(config)],
-    }
+    posture = posture_truth(config, base_url, visible=True)
+    return (
+        wider_truth(config, base_url, visible=True)
+        | posture
+        | {
+            "projects": [p.item(base) for p in org.listed_projects()],
+            "repositories": [
+                org.repository_item(r, base)
+                for p in inside
+                for r in org.repositories(p.index)
+                if org.repo_reachable(r)
+            ],
+            "pipelines": [
+                org.definition(p.index, i, base)
+                for p in inside
+                for i in org.definition_order(p.index)[1]
+            ],
+            "unreachable": [u.as_dict() for u in unreachable_scopes(config)],
+        }
+    )
 
 
 def unreachable_scopes(config: EmulatorConfig) -> list[Unreachable]:

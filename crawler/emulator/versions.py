@@ -126,7 +126,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec(
         "c4aefd19-30ff-405b-80ad-aca021e7242a", "build", "generalsettings",
-        "{project}/_apis/build/{resource}", (6, 0), (7, 0), kind="pipeline_settings",
+        "{project}/_apis/build/{resource}", (6, 0), (7, 0), kind="general_settings",
     ),
     RouteSpec(
         "28e1305e-2afe-47bf-abaf-cbb0e6a91988", "pipelines", "pipelines",
@@ -135,7 +135,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec(
         "b5b9a4a4-e6cd-4096-853c-ab7d8b0c4eb2", "pipelinePermissions", "pipelinePermissions",
         "{project}/_apis/pipelines/{resource}/{resourceType}/{resourceId}", (6, 0), None,
-        kind="pipeline_permissions",
+        kind="permissions",
     ),
     RouteSpec(
         "86c8381e-5aee-4cde-8ae4-25c0c7f5eaea", "PipelinesChecks", "configurations",
@@ -143,7 +143,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     ),
     RouteSpec(
         "5f3d0e64-f943-4584-8811-77eb495e831e", "PipelinesChecks", "queryconfigurations",
-        "{project}/_apis/pipelines/checks/{resource}", (6, 0), None,
+        "{project}/_apis/pipelines/checks/{resource}", (6, 0), None, kind="checks_query",
     ),
     RouteSpec(
         "d8f96f24-8ea7-4cb6-baab-2df8fc515665", "Release", "definitions",
@@ -200,6 +200,9 @@ AREAS: tuple[tuple[str, str, Version], ...] = (
     ("fb13a388-40dd-4a04-b530-013a739c72ef", "policy", (2, 0)),
     ("5264459e-e5e0-4bd8-b118-0985e68a4ec5", "wit", (1, 0)),
     ("00d9565f-ed9c-4a06-9a50-00e7896ccab4", "Location", (1, 0)),
+    # The posture areas (sdk: pipeline_permissions and pipelines_checks clients), from 6.0.
+    ("a81a0441-de52-4000-aa15-ff0e07bfbbaa", "pipelinePermissions", (6, 0)),
+    ("4a933897-0488-45af-bd82-6fd3ad33f46a", "PipelinesChecks", (6, 0)),
 )
 
 

@@ -14,9 +14,10 @@ links (``pipeline_repository_missing``, ``pipeline_repository_not_visible``,
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from crawler.advice import advice
 from crawler.report.model import (
     Inventory,
     Item,
@@ -28,12 +29,10 @@ from crawler.report.model import (
 )
 from crawler.report.wider import (
     age_days,
-    has_build_data,
-    last_run,
     parse_time,
-    protects,
-    shared_projects,
 )
+
+__all__ = ["KINDS", "Finding", "advice", "compute_findings", "is_not_visible"]
 
 NOT_VISIBLE_STATUS = frozenset({401, 403, 404})
 PROJECT_CODE = "TF200016"
@@ -239,19 +238,9 @@ def repository_findings(inv: Inventory, org: Org) -> Iterator[Finding]:
             yield _finding("repository_without_pipeline", repo, "repositories", detail)
 
 
-def activity_findings(inv: Inventory, org: Org, stale_days: int) -> Iterator[Finding]:
-    """Pipelines not run and release definitions not released for ``stale_days`` days."""
+def release_findings(inv: Inventory, org: Org, stale_days: int) -> Iterator[Finding]:
+    """Release definitions not released for ``stale_days`` days (or never)."""
     now = parse_time(org.finished_at)
-    pipelines = [p for p in inv.of("pipelines") if p.get("organization") == org.name]
-    if has_build_data(pipelines):
-        for pipeline in pipelines:
-            when = last_run(pipeline)
-            age = age_days(when, now)
-            if when is None:
-                yield _finding("pipeline_not_run", pipeline, "pipelines", "no build on record")
-            elif age is not None and age >= stale_days:
-                detail = f"last build {when[:10]}, {age} days before the snapshot"
-                yield _finding("pipeline_not_run", pipeline, "pipelines", detail)
     for release in inv.of("release_definitions"):
         if release.get("organization") != org.name:
             continue
@@ -267,45 +256,47 @@ def activity_findings(inv: Inventory, org: Org, stale_days: int) -> Iterator[Fin
         yield _finding("release_not_released", release, "release_definitions", detail)
 
 
-def policy_findings(inv: Inventory, org: Org) -> Iterator[Finding]:
-    """Non-empty, enabled repositories whose default branch no blocking reviewer or build
-    policy protects; only where the project's policies were read."""
-    if "policies" not in org.resources:
-        return
-    all_failed, failed_projects = _unreadable(org, "policies")
-    if all_failed:
-        return
-    policies: dict[str, list[Item]] = {}
-    for policy in inv.of("policies"):
-        if policy.get("organization") == org.name:
-            policies.setdefault(project_of(policy)[0], []).append(policy)
-    for repo in inv.of("repositories"):
-        if repo.get("organization") != org.name or repo.get("isDisabled") is True:
-            continue
-        if is_empty_repository(repo) or repo.get("isHidden") is True:
-            continue
-        project_id = project_of(repo)[0]
-        if project_id in failed_projects:
-            continue
-        branch = text(repo.get("defaultBranch"))
-        repo_id = text(repo.get("id"))
-        if not any(protects(p, repo_id, branch) for p in policies.get(project_id, [])):
-            detail = f"{branch}: no enabled, blocking required-reviewer or build-validation policy"
-            yield _finding("repository_unprotected", repo, "repositories", detail)
+# The findings the audit's rule engine decides (crawler.audit): the decision and its advice live
+# there once; the report shows them under its own kinds and wording.
+ENGINE_KINDS = {
+    "repository-unprotected": "repository_unprotected",
+    "pipeline-stale": "pipeline_not_run",
+    "endpoint-shared": "service_endpoint_shared",
+}
 
 
-def endpoint_findings(inv: Inventory, org: Org) -> Iterator[Finding]:
-    """Service connections shared with more than one project (each endpoint once)."""
-    seen: set[str] = set()
-    for endpoint in inv.of("service_endpoints"):
-        endpoint_id = text(endpoint.get("id"))
-        if endpoint.get("organization") != org.name or endpoint_id in seen:
-            continue
-        projects = shared_projects(endpoint)
-        if len(projects) > 1 or endpoint.get("isShared") is True:
-            seen.add(endpoint_id)
-            detail = f"shared with {len(projects)} projects: {', '.join(projects)}"
-            yield _finding("service_endpoint_shared", endpoint, "service_endpoints", detail)
+def _engine_detail(kind: str, evidence: Mapping[str, Any]) -> str:
+    if kind == "repository_unprotected":
+        branch = text(evidence.get("defaultBranch"))
+        return f"{branch}: no enabled, blocking required-reviewer or build-validation policy"
+    if kind == "pipeline_not_run":
+        when = evidence.get("last_run")
+        if when is None:
+            return "no build on record"
+        days = evidence.get("days_before_snapshot")
+        return f"last build {text(when)[:10]}, {days} days before the snapshot"
+    projects = [text(p) for p in evidence.get("projects") or ()]
+    return f"shared with {len(projects)} projects: {', '.join(projects)}"
+
+
+def engine_findings(inv: Inventory, stale_days: int) -> Iterator[Finding]:
+    """Unprotected default branches, stale pipelines and shared service connections."""
+    from crawler.audit.engine import run_audit  # the audit builds on the report model
+    from crawler.audit.rules import RULES_BY_ID
+
+    rules = [RULES_BY_ID[rule] for rule in ENGINE_KINDS]
+    for f in run_audit(replace(inv, stale_days=stale_days), rules).findings:
+        kind = ENGINE_KINDS[f.rule.id]
+        yield Finding(
+            kind,
+            f.organization,
+            f.project_id,
+            f.project_name,
+            f.resource_kind,
+            f.resource_id,
+            f.resource_name,
+            _engine_detail(kind, f.evidence),
+        )
 
 
 def _order(f: Finding) -> tuple[int, str, str, str, str, str, str]:
@@ -332,59 +323,6 @@ def compute_findings(inv: Inventory, *, stale_days: int | None = None) -> list[F
         found.extend(error_findings(org))
         found.extend(pipeline_findings(inv, org))
         found.extend(repository_findings(inv, org))
-        found.extend(activity_findings(inv, org, stale_days))
-        found.extend(policy_findings(inv, org))
-        found.extend(endpoint_findings(inv, org))
+        found.extend(release_findings(inv, org, stale_days))
+    found.extend(engine_findings(inv, stale_days))
     return sorted(found, key=_order)
-
-
-# ------------------------------------------------------------------ how to grant access
-
-ADVICE_PROJECT = {
-    "job": (
-        "The pipeline's job access token is limited to its own project. In Project settings > "
-        "Pipelines > Settings of the crawling pipeline's project, turn off \"Limit job "
-        'authorization scope to current project for non-release pipelines"; when the '
-        "organization-level equivalent is on (Organization settings > Pipelines > Settings, "
-        "same name), turn it off there first, as it overrides the projects. Public projects are "
-        'always limited. Alternatively add the "<project> Build Service (<organization>)" '
-        "identity of the crawling project to the Readers group of each project listed."
-    ),
-    "pat": (
-        "Give the personal access token the Code (Read) and Build (Read) scopes (plus Project "
-        "and Team (Read)), and make its user a member of each project listed (Readers is enough)."
-    ),
-    "bearer": (
-        "Make the Microsoft Entra identity a member of each project listed (Readers is enough)."
-    ),
-}
-ADVICE_REPOSITORY = {
-    "job": (
-        '"Protect access to repositories in YAML pipelines" is on: the job access token '
-        "reaches only the repositories the pipeline references. Turn it off in Project settings > "
-        "Pipelines > Settings (and in Organization settings > Pipelines > Settings, which "
-        "overrides it), or reference each repository in the crawling pipeline (resources: "
-        "repositories), or grant the build service identity Read on those repositories."
-    ),
-    "pat": (
-        "Give the personal access token the Code (Read) scope, and grant its user Read on "
-        "those repositories (Project settings > Repositories > Security)."
-    ),
-    "bearer": (
-        "Grant the Microsoft Entra identity Read on those repositories (Project settings > "
-        "Repositories > Security)."
-    ),
-}
-ADVICE_OTHER_CREDENTIALS = (
-    "With a personal access token instead: the Code (Read) and Build (Read) scopes, and "
-    "membership of each project."
-)
-
-
-def advice(kind: str, auth_kind: str) -> str:
-    """How to let the token see what a not-visible finding of ``kind`` names."""
-    table = ADVICE_REPOSITORY if kind == "repository_not_visible" else ADVICE_PROJECT
-    text_ = table.get(auth_kind, table["pat"])
-    if kind != "repository_not_visible" and auth_kind == "job":
-        return f"{text_} {ADVICE_OTHER_CREDENTIALS}"
-    return text_

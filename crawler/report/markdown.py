@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from crawler.diff import md_cell
+from crawler.identity import identity_sentence
 from crawler.report.findings import KINDS, Finding, advice, compute_findings
 from crawler.report.model import Inventory, project_rows, text
 from crawler.report.wider import present_tables, rows
@@ -29,6 +30,16 @@ def _title(inv: Inventory) -> str:
     if inv.multi:
         return f"# Azure DevOps inventory: {len(inv.orgs)} organizations"
     return f"# Azure DevOps inventory: {md_cell(inv.orgs[0].name)}"
+
+
+def _identity(inv: Inventory) -> list[str]:
+    """Who crawled each organization (only for snapshots that recorded it)."""
+    out = []
+    for org in inv.orgs:
+        if org.identity is not None:
+            prefix = f"{md_cell(org.name)}: " if inv.multi else ""
+            out.append(prefix + md_cell(identity_sentence(org.identity)))
+    return out
 
 
 def _runs(inv: Inventory) -> list[str]:
@@ -167,6 +178,7 @@ def render_markdown(inv: Inventory) -> str:
     findings = compute_findings(inv)
     parts = [
         [_title(inv), ""],
+        _identity(inv),
         _runs(inv),
         _totals(inv, findings),
         _projects(inv),

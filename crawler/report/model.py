@@ -35,6 +35,7 @@ class Org:
     finished_at: str
     resources: tuple[str, ...]
     errors: tuple[Mapping[str, Any], ...]
+    identity: Mapping[str, Any] | None = None  # who crawled (crawler.identity), when recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ def _orgs(multi: Mapping[str, Any]) -> tuple[Org, ...]:
             finished_at=str(o.get("finished_at", "")),
             resources=tuple(sorted(o.get("resources", []))),
             errors=tuple(o.get("errors", [])),
+            identity=o.get("identity") if isinstance(o.get("identity"), Mapping) else None,
         )
         for o in multi["organizations"]
     )

@@ -64,7 +64,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert (s.max_retries, s.backoff_base_s, s.backoff_max_s) == (6, 0.5, 60.0)
     assert (s.max_pages, s.max_response_mb) == (10000, 64.0)
     assert (s.projects, s.exclude_projects) == ((), ())
-    assert s.resources == ("projects", "repositories", "pipelines")
+    assert s.resources == ("projects", "repositories", "pipelines", "pipeline_settings")
     assert (s.auth, s.ca_bundle, s.progress, s.verbose, s.quiet) == (
         None,
         None,

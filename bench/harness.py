@@ -249,6 +249,7 @@ class ScenarioRuns:
     scenario: Scenario
     runs: list[CrawlRun] = field(default_factory=list)
     server: list[ServerLog] = field(default_factory=list)
+    reference: list[CrawlRun] = field(default_factory=list)  # the same crawl, fault-free
 
 
 def run_scenario(
@@ -270,6 +271,13 @@ def run_scenario(
             log = emu.stop()
         result.runs.extend(crawls)
         result.server.extend(log.between(c.started, c.ended) for c in crawls)
+    if scenario.reference is not None:
+        for _ in range(runs):
+            with emulator(scenario.reference, workdir) as emu:
+                result.reference.append(
+                    run_crawler(emu.url, scenario.crawl_flags(), output, timeout_s)
+                )
+                emu.stop()
     return result
 
 

@@ -7,12 +7,13 @@ to crawl it; the functions compute what a perfect crawler could not beat.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from crawler.emulator.config import EmulatorConfig, ThrottleConfig
+from crawler.emulator.config import EmulatorConfig, FaultConfig, ThrottleConfig
 
-KINDS = ("latency", "rate", "throttle", "scale", "baseline")
+KINDS = ("latency", "rate", "throttle", "scale", "baseline", "bucket", "burst", "shared", "outage")
 # The scale scenarios measure the crawler's own CPU and memory, so their ceiling must not
 # bind: at --rate 1000 the 4,020 requests would need 4 s, longer than the crawl's CPU
 # work, and the rate-capped wake-ups (measured by rate-capped) would be counted as well.
@@ -32,6 +33,8 @@ class Scenario:
     page_size: int
     warm_up: bool = True  # one unmeasured crawl first, so every measured run hits warm pages
     fresh_emulator_per_run: bool = False  # a throttle budget must start empty every run
+    # The same crawl without faults or throttling, measured too: the bound builds on it.
+    reference: EmulatorConfig | None = None
 
     def crawl_flags(self) -> list[str]:
         """The crawler's command-line flags for this scenario (besides --org and -o)."""
@@ -132,6 +135,43 @@ def budget_bound_s(requests: int, throttle: ThrottleConfig) -> float:
     return max(0, math.ceil(requests / per_window) - 1) * throttle.window_s
 
 
+def shared_bound_s(requests: int, throttle: ThrottleConfig) -> float:
+    """When the last of ``requests`` could pass a window partly spent by another consumer.
+
+    The emulator's ``shared`` model: ``shared_usage`` charged in 20 equal parts over the
+    window before the first request, each request costing ``cost``, blocked while usage is
+    at or above ``limit``. A greedy crawler sends each request at the first moment usage is
+    under the limit (delays ignored, so this is a lower bound).
+    """
+    window, chunks = throttle.window_s, 20
+    events: deque[tuple[float, float]] = deque(
+        (-window + i * window / chunks, throttle.shared_usage / chunks)
+        for i in range(1, chunks + 1)
+    )
+    now = 0.0
+    for _ in range(requests):
+        while True:
+            while events and events[0][0] <= now - window:
+                events.popleft()
+            if sum(cost for _, cost in events) < throttle.limit or not events:
+                break
+            now = events[0][0] + window  # the next charge to leave the window
+        events.append((now, throttle.cost))
+    return now
+
+
+def union_length(intervals: Sequence[tuple[float, float]]) -> float:
+    """The total length covered by ``(start, end)`` intervals (overlaps counted once)."""
+    total = 0.0
+    end = -math.inf
+    for start, stop in sorted(intervals):
+        if stop <= end:
+            continue
+        total += stop - max(start, end)
+        end = stop
+    return total
+
+
 def busiest_window(times: Sequence[float], width_s: float = 1.0) -> int:
     """The largest number of ``times`` inside any half-open window ``[t, t + width_s)``."""
     ordered = sorted(times)
@@ -155,6 +195,12 @@ def median(values: Sequence[float]) -> float:
     return (ordered[mid - 1] + ordered[mid]) / 2
 
 
+# The transient faults of the burst scenario: 503 with and without Retry-After (the HTML 502
+# stands for the latter), cut connections, HTML error pages.
+# One in seven a 503 with Retry-After: each of those pauses the whole crawl for 1 s.
+_BURST_KINDS = ("500", "500", "html-502", "html-502", "disconnect", "disconnect", "503-retry-after")
+
+
 def _org(projects: int, repos: int, pipelines: int, page: int, **extra: object) -> EmulatorConfig:
     return replace(
         EmulatorConfig(),
@@ -175,6 +221,17 @@ def scenarios(quick: bool = False) -> list[Scenario]:
         throttle_org = _org(3, 2, 10, 5, throttle=throttle)
         big, small = _org(6, 3, 20, 10), _org(2, 3, 20, 10)
         rate, page = 100.0, 5
+        bucket = ThrottleConfig(model="bucket", rate=50.0, max_delay_s=0.2)
+        bucket_org = _org(3, 2, 10, 5, throttle=bucket)
+        burst_org = _org(3, 2, 10, 5)
+        burst = ThrottleConfig(model="burst", burst_after=5, burst_s=0.5)
+        burst_faults = FaultConfig(rate=0.1, kinds=_BURST_KINDS, seed=3)
+        shared = ThrottleConfig(
+            model="shared", limit=20, window_s=1.0, shared_usage=15, max_delay_s=0.05
+        )
+        shared_org = _org(3, 2, 10, 5, throttle=shared)
+        outage_org = _org(3, 2, 10, 5)
+        outage = FaultConfig(outage_after=5, outage_s=1.0)
     else:
         # ~2,000 requests of small pages: 10 project pages + 100 repository listings +
         # 100 x 18 definition pages = 1,910. Page size 10 keeps the crawl latency-bound
@@ -187,6 +244,76 @@ def scenarios(quick: bool = False) -> list[Scenario]:
         throttle_org = _org(30, 5, 90, 10, throttle=throttle)
         big, small = _org(2000, 10, 50, 100), _org(200, 10, 50, 100)
         rate, page = 50.0, 10
+        # 303 requests against a bucket of 20 per second (ADO-like headers: Reset 300 s
+        # away, X-RateLimit-Delay near empty, 429 + Retry-After: 1 beyond 0.5 s of delay).
+        bucket = ThrottleConfig(model="bucket", rate=20.0, max_delay_s=0.5)
+        bucket_org = _org(30, 5, 90, 10, throttle=bucket)
+        # 20 projects x 100 definitions (222 requests) with ~14 transient faults and one
+        # 1.5 s burst of 429s from another resource amid a full budget.
+        burst_org = _org(20, 5, 100, 10)
+        burst = ThrottleConfig(model="burst", burst_after=80, burst_s=1.5)
+        burst_faults = FaultConfig(rate=0.06, kinds=_BURST_KINDS, seed=11)
+        # The throttled org, with 85 of the identity's 100 TSTU per 5 s already spent by
+        # another pipeline run when the crawl starts.
+        shared = ThrottleConfig(
+            model="shared", limit=100, window_s=5.0, shared_usage=85, max_delay_s=0.25
+        )
+        shared_org = _org(30, 5, 90, 10, throttle=shared)
+        # 4,000 definitions (444 requests at --rate 50, ~9 s), the server away for 30 s
+        # after 150 requests: listener closed, connections reset, then back on the same port.
+        outage_org = _org(40, 2, 100, 10)
+        outage = FaultConfig(outage_after=150, outage_s=30.0)
+    extra = [
+        Scenario(
+            "bucket",
+            "bucket",
+            f"token bucket at {bucket.rate:g} requests/s, Reset always 300 s away",
+            bucket_org,
+            concurrency=16,
+            rate=1000,
+            page_size=page,
+            warm_up=False,
+            fresh_emulator_per_run=True,
+        ),
+        Scenario(
+            "burst",
+            "burst",
+            f"a {burst.burst_s:g} s burst of 429s (DBCPU, Retry-After 1) and "
+            f"{burst_faults.rate:.0%} transient faults, --rate {rate:g}",
+            replace(burst_org, throttle=burst, faults=burst_faults),
+            concurrency=16,
+            rate=rate,
+            page_size=page,
+            warm_up=False,
+            fresh_emulator_per_run=True,
+            reference=burst_org,
+        ),
+        Scenario(
+            "shared-identity",
+            "shared",
+            f"{shared.shared_usage:g} of {shared.limit:g} TSTU per {shared.window_s:g} s "
+            "already spent by another consumer",
+            shared_org,
+            concurrency=16,
+            rate=1000,
+            page_size=page,
+            warm_up=False,
+            fresh_emulator_per_run=True,
+        ),
+        Scenario(
+            "outage",
+            "outage",
+            f"the server away for {outage.outage_s:g} s after {outage.outage_after} requests, "
+            f"--rate {rate:g}",
+            replace(outage_org, faults=outage),
+            concurrency=16,
+            rate=rate,
+            page_size=page,
+            warm_up=False,
+            fresh_emulator_per_run=True,
+            reference=outage_org,
+        ),
+    ]
     return [
         Scenario(
             "latency-bound",
@@ -244,6 +371,7 @@ def scenarios(quick: bool = False) -> list[Scenario]:
             rate=1000,
             page_size=page,
         ),
+        *extra,
     ]
 
 

@@ -37,15 +37,22 @@ STEP = (
 )
 
 
+HELD = 2  # requests the crawl lets the server hold (delay) at a time, in the long run
+
+
 def delay_spacing(delay: float | None, in_flight: int) -> float:
     """Spacing asked for by ``X-RateLimit-Delay``: the server held a request ``delay`` seconds.
 
-    With ``in_flight`` requests held like that, the server lets one through every
-    ``delay / in_flight`` seconds; starting them more often only lengthens its queue.
+    A server that delays is letting requests through at its own pace, one every
+    ``delay / held`` seconds when it holds ``held`` of them. Starting one every
+    ``delay / k`` seconds settles with about ``k`` requests held, each delayed ``k`` times
+    the server's own spacing. ``k = min(in_flight, HELD)``: enough that the server never
+    idles between two requests, few enough that the delays stay short (a server that
+    blocks beyond some delay then never has to).
     """
     if not delay:
         return 0.0
-    return delay / max(1, in_flight)
+    return delay / max(1, min(in_flight, HELD))
 
 
 def budget_spacing(

@@ -19,6 +19,8 @@ from bench.scenarios import (
     median,
     select,
     shape,
+    shared_bound_s,
+    union_length,
 )
 from bench.serve import config_from_dict, config_to_dict
 from crawler.emulator.config import EmulatorConfig, FaultConfig, ThrottleConfig
@@ -63,12 +65,28 @@ def test_lower_bounds() -> None:
     assert budget_bound_s(202, budget) == 9.0
 
 
+def test_shared_bound_waits_for_the_other_consumers_usage_to_leave_the_window() -> None:
+    shared = ThrottleConfig(model="shared", limit=100, window_s=5.0, shared_usage=80)
+    assert shared_bound_s(20, shared) == 0.0  # 20 TSTU were left: all at once
+    # The 21st waits for the first twentieth (4 TSTU) of the others' usage to leave.
+    assert shared_bound_s(21, shared) == pytest.approx(0.25)
+    assert shared_bound_s(100, shared) == pytest.approx(5.0)
+    assert shared_bound_s(120, shared) == pytest.approx(5.0)  # our own first 20 leave at 5 s
+    assert shared_bound_s(121, shared) > 5.0
+
+
+def test_union_length_counts_overlapping_pauses_once() -> None:
+    assert union_length([]) == 0.0
+    assert union_length([(0.0, 1.0), (0.5, 1.5), (3.0, 4.0)]) == pytest.approx(2.5)
+    assert union_length([(2.0, 3.0), (0.0, 10.0)]) == pytest.approx(10.0)
+
+
 def test_emulator_config_survives_the_command_line() -> None:
     config = EmulatorConfig(
         projects=7,
         latency_ms=3.0,
-        throttle=ThrottleConfig(limit=10, window_s=2.0),
-        faults=FaultConfig(rate=0.1, kinds=("500",), permanent=("x",)),
+        throttle=ThrottleConfig(limit=10, window_s=2.0, model="shared", shared_usage=3),
+        faults=FaultConfig(rate=0.1, kinds=("500",), permanent=("x",), outage_after=4, outage_s=1),
     )
     assert config_from_dict(orjson.loads(orjson.dumps(config_to_dict(config)))) == config
 

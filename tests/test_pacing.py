@@ -130,10 +130,13 @@ def test_spacing_is_measured_from_the_last_start_not_booked_ahead() -> None:
     assert pacer.try_start(1.0)
 
 
-def test_delay_spacing_divides_the_servers_hold_among_requests_in_flight() -> None:
-    # A bucket at 20/s holding 16 requests delays each by 0.8 s: one may start every 50 ms.
-    assert delay_spacing(0.8, 16) == pytest.approx(0.05)
+def test_delay_spacing_lets_the_server_hold_two_requests_at_a_time() -> None:
+    # A bucket at 20/s holding 2 of our requests delays each by 0.1 s: one every 50 ms.
+    assert delay_spacing(0.1, 16) == pytest.approx(0.05)
+    # Holding all 16 (0.8 s each): start one every 0.4 s until the server's queue is short.
+    assert delay_spacing(0.8, 16) == pytest.approx(0.4)
     assert delay_spacing(None, 16) == 0.0
+    assert delay_spacing(1.5, 1) == 1.5
     assert delay_spacing(1.5, 0) == 1.5
 
 

@@ -77,7 +77,7 @@ def write_mutated(source: Path, target: Path) -> dict[str, int]:
             yield item
             if key == "repositories" and n % EVERY == 4:  # a new repository beside it
                 counts["added"] += 1
-                yield {**item, "id": f"{item['id'][:-4]}beef", "name": f"{item['name']}-new"}
+                yield {**item, "id": f"{item['id']}-new", "name": f"{item['name']}-new"}
 
     arrays = {key: (lambda key=key: items(key)) for key in snapshot.resource_keys}
     write_layout(target, snapshot.header, arrays)

@@ -129,6 +129,10 @@ def test_any_json_layout_reads_the_same(tmp_path: Path, doc: dict[str, Any], lay
     path = tmp_path / "any.json"
     path.write_bytes(LAYOUTS[layout](doc))
     assert whole(path) == doc
+    snapshot = open_snapshot(path)
+    assert {k: snapshot.count(k) for k in snapshot.resource_keys} == {
+        k: len(v) for k, v in doc.items() if isinstance(v, list) and k != "errors"
+    }
 
 
 def test_a_large_string_across_chunks_reads_whole(

@@ -4,10 +4,10 @@ Crawls the scale-100k organization once (2,000 projects, 20,000 repositories, 10
 definitions; ~320 MB), writes a mutated copy of that snapshot (a known share of items
 renamed, changed, removed and added, so the diff has work but URLs stay equal), then runs
 ``validate``, ``diff`` (snapshot against the copy), ``report --format csv``, ``audit`` (when
-the command exists) and ``export --format ndjson``, each as its own child process measured
-by :mod:`bench.measure` (wall time, CPU time, peak RSS). The targets: each command's peak
-RSS <= 300 MB, and its wall time per MB at most twice what the whole-document readers took
-(``BEFORE``, measured on the same machine before the streaming readers).
+the command exists), ``export --format ndjson`` and ``merge`` (of that one file), each as its
+own child process measured by :mod:`bench.measure` (wall time, CPU time, peak RSS). The
+targets: each command's peak RSS <= 300 MB, and its wall time per MB at most twice what the
+whole-document readers took (``BEFORE``, measured on the same machine before streaming).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def write_mutated(source: Path, target: Path) -> dict[str, int]:
             yield item
             if key == "repositories" and n % EVERY == 4:  # a new repository beside it
                 counts["added"] += 1
-                yield {**item, "id": f"{item['id'][:-4]}beef", "name": f"{item['name']}-new"}
+                yield {**item, "id": f"{item['id']}-new", "name": f"{item['name']}-new"}
 
     arrays = {key: (lambda key=key: items(key)) for key in snapshot.resource_keys}
     write_layout(target, snapshot.header, arrays)
@@ -94,6 +94,7 @@ def steps(a: Path, b: Path, workdir: Path) -> list[Step]:
     if "audit" in COMMANDS:  # the audit issue adds it; the hook measures it from then on
         out.append(Step("audit", ("audit", str(a), "--format", "json")))
     out.append(Step("export", ("export", str(a), "--format", "ndjson", "-o", str(workdir / "x"))))
+    out.append(Step("merge", ("merge", "-o", str(workdir / "merged.json"), str(a))))
     return out
 
 

@@ -83,7 +83,7 @@ def scan_object(handle: BinaryIO, skip_arrays: Callable[[str], bool]) -> Iterato
     state = "open"
     key = ""
     value_start = value_end = array_start = commas = closed = 0
-    is_array = False
+    is_array = touched = False
     for offset, token in tokens(handle, 0, size):
         if state == "open":
             if token != b"{" or _read(handle, 0, offset).strip():
@@ -104,7 +104,7 @@ def scan_object(handle: BinaryIO, skip_arrays: Callable[[str], bool]) -> Iterato
         elif state == "value":
             if token in _OPEN:
                 is_array, array_start, commas, depth = token == b"[", offset, 0, 2
-                state = "inside"
+                state, touched = "inside", False
             elif token[:1] == b'"':
                 is_array, value_end, state = False, offset + len(token), "after"
             elif token in (b",", b"}"):  # a number, true, false or null ended
@@ -119,14 +119,17 @@ def scan_object(handle: BinaryIO, skip_arrays: Callable[[str], bool]) -> Iterato
                 depth -= 1
                 if depth == 1:
                     value_end, state = offset + 1, "after"
+                    continue
             elif token == b"," and depth == 2:
                 commas += 1
+            touched = True
         elif state == "after":
             if token not in (b",", b"}"):
                 raise ScanError(f"expected ',' or '}}' at byte {offset}")
             if is_array and skip_arrays(key):
-                inner = _read(handle, array_start + 1, value_end - 1).strip()
-                yield Member(key, array=(array_start, value_end, commas + 1 if inner else 0))
+                # No token inside: empty, or one number, true, false or null (a few bytes).
+                filled = touched or _read(handle, array_start + 1, value_end - 1).strip()
+                yield Member(key, array=(array_start, value_end, commas + 1 if filled else 0))
             else:
                 yield Member(key, _parse(_read(handle, value_start, value_end), value_start))
             state, closed = ("key" if token == b"," else "done"), offset + 1

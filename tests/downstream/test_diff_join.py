@@ -114,3 +114,25 @@ def test_integer_ids_are_per_project_and_guids_move(tmp_path: Path) -> None:
     ]
     assert [f.field for f in diff.items[1].fields][:2] == ["project.id", "project.name"]
     assert diff == diff_snapshots(old, new)
+
+
+def test_a_projects_listing_cut_short_leaves_the_missing_projects_unknown() -> None:
+    old, new = _complete(), _complete()
+    gone = P_C
+    new["projects"] = [p for p in new["projects"] if p["id"] != gone]
+    for key in ("repositories", "pipelines"):
+        new[key] = [i for i in new[key] if i["project"]["id"] != gone]
+    new["repositories"] = [r for r in new["repositories"] if r["name"] != "api"]  # really gone
+    cut = {"resource": "projects", "project": None, "item": None, "status": 500, "code": None}
+    new["errors"], new["complete"] = [{**cut, "message": "page 2 failed"}], False
+    diff = diff_snapshots(old, new)
+    assert [(c.kind, c.resource, c.name) for c in diff.items] == [
+        ("removed", "repositories", "api")
+    ]
+    (scope,) = diff.not_compared
+    assert (scope.resource, scope.project, scope.old, scope.new) == (
+        "projects",
+        None,
+        None,
+        {"status": 500, "code": None, "message": "page 2 failed"},
+    )

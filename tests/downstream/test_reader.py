@@ -129,6 +129,10 @@ def test_any_json_layout_reads_the_same(tmp_path: Path, doc: dict[str, Any], lay
     path = tmp_path / "any.json"
     path.write_bytes(LAYOUTS[layout](doc))
     assert whole(path) == doc
+    snapshot = open_snapshot(path)
+    assert {k: snapshot.count(k) for k in snapshot.resource_keys} == {
+        k: len(v) for k, v in doc.items() if isinstance(v, list) and k != "errors"
+    }
 
 
 def test_a_large_string_across_chunks_reads_whole(
@@ -152,6 +156,14 @@ def test_a_large_string_across_chunks_reads_whole(
         (b'{"schema_version": 1} x', "not JSON"),
         (b'{"schema_version": 3}', "schema_version 3 is not supported"),
         (b'{\n"schema_version":1,\n"projects":[\n{"a":\n', "not JSON"),
+        (b'{"schema_version" 1}', "expected ':'"),
+        (b'{"schema_version":1, 2:3}', "expected a key"),
+        (b'{"schema_version":1,}', "expected a key"),
+        (b'{"schema_version":1, "a":"x', "unterminated string"),
+        (b'{"schema_version":1, "a":]}', "unexpected"),
+        (b'{"schema_version":1, "a":"x" "b"}', "expected ','"),
+        (b'{"schema_version":1, "a":[1}', "not JSON"),
+        (b'{"schema_version":1, "a":{"b":1]}', "not JSON"),
     ],
 )
 def test_unreadable_files_are_named(tmp_path: Path, content: bytes, words: str) -> None:

@@ -80,10 +80,9 @@ class Shape:
 
     @property
     def critical_path(self) -> int:
-        """Sequential requests on the longest chain: connectionData, every projects page, then
-        the last project's definition pages (its other listings are requests beside them)."""
-        pages = self.project_pages + max(1, self.definition_pages_per_project)
-        return self.identity_requests + pages
+        """Sequential requests on the longest chain: every projects page, then the last
+        project's definition pages (connectionData and its other listings run beside them)."""
+        return self.project_pages + max(1, self.definition_pages_per_project)
 
 
 def pages(items: int, page: int) -> int:

@@ -193,9 +193,10 @@ async def crawl_org(client: AdoClient, plan: CrawlPlan, sink: Sink, state: Crawl
     Raises :class:`AuthError` when the credential is refused or cannot list projects.
     """
     plan = await _with_hosts(client, plan, state)
-    await read_identity(client, plan, state)
     try:
-        await _crawl_projects(client, plan, sink, state)
+        async with asyncio.TaskGroup() as group:  # who the token is, beside the projects
+            group.create_task(read_identity(client, plan, state))
+            await _crawl_projects(client, plan, sink, state)
     except BaseExceptionGroup as group:
         raise first_error(group) from None
     if "repositories" in plan.resources and "pipelines" in plan.resources:

@@ -74,7 +74,14 @@ async def test_out_of_reach_projects_are_not_assessed(tmp_path: Path) -> None:
         for project in others:
             assert (rule, project) in unassessed, (rule, project)
     reasons = {n.reason.split(":")[0] for n in result.not_assessed if n.rule.id in POSTURE}
-    assert reasons <= {f"{key} not read" for key in ("pipeline_settings", *LISTINGS)}
+    scoped_note = f"the token is limited to project {scoped['name']}"
+    assert reasons <= {
+        scoped_note,
+        *(f"{key} not read" for key in ("pipeline_settings", *LISTINGS)),
+    }
+    # Projects the token could not even list are named as a gap too, once per rule.
+    org_wide = {n.rule.id for n in result.not_assessed if n.reason.startswith(scoped_note)}
+    assert org_wide == {rule.id for rule in RULES}
     assert doc["identity"]["project"]["id"] == scoped["id"]
 
 

@@ -48,7 +48,7 @@ def test_shape_counts_pages_the_way_the_crawl_asks_for_them() -> None:
     assert (s.project_pages, s.repo_requests, s.definition_pages) == (3, 25, 75)
     assert s.requests == 103 + 1 + 25  # connectionData, one general settings per project
     assert s.items == 25 + 75 + 525 + 25
-    assert s.critical_path == 1 + 3 + 3  # connectionData comes first
+    assert s.critical_path == 3 + 3
     empty = shape(EmulatorConfig(projects=2, pipelines_per_project=0), 100)
     assert empty.definition_pages == 2  # an empty listing is still one request
 

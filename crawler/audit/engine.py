@@ -292,6 +292,14 @@ def _not_assessed(run: _Run, rule: Rule, state: _Org) -> None:
         wanted = ",".join(missing)
         _each_project(run, rule, state, f"not in this snapshot: crawl with --resources {wanted}")
         return
+    identity = state.org.identity or {}
+    scoped = identity.get("project") if identity.get("scope") == "project" else None
+    if isinstance(scoped, Mapping):
+        reason = (
+            f"the token is limited to project {scoped.get('name') or scoped.get('id')}: "
+            "projects it could not list were not assessed"
+        )
+        run.unassessed(rule, state, None, None, reason)
     prefix = f"{rule.resource_type}/" if rule.resource_type else ""
     for scope in state.unread.scopes:
         if scope.resource == "projects" and scope.project_id is None:

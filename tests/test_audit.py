@@ -11,6 +11,8 @@ from typing import Any
 import jsonschema
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crawler.audit.engine import run_audit
 from crawler.audit.rules import RULES, RULES_BY_ID, is_production_like
@@ -213,3 +215,54 @@ async def test_sarif_is_valid_and_readable_by_sarif_tools(tmp_path: Path) -> Non
     records = read.get_records()
     assert {r["Code"] for r in records} == {r["ruleId"] for r in run["results"]}
     assert all(r["Tool"] == "ado-inventory" for r in records)
+
+
+SETTINGS = ("enforceJobAuthScope", "enforceJobAuthScopeForReleases", "statusBadgesArePrivate")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["read", "unread", "missing"]),
+            st.fixed_dictionaries({k: st.booleans() for k in SETTINGS}),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_every_project_is_found_passed_or_not_assessed_never_two(
+    projects: list[tuple[str, dict[str, bool]]],
+) -> None:
+    """A settings rule decides each listed project once: a finding, a pass (only when its
+    settings were read) or not assessed (only when they were not)."""
+    doc: dict[str, Any] = {
+        "organization": {"url": "https://dev.azure.com/o/", "name": "o"},
+        "complete": False,
+        "auth": {"kind": "job"},
+        "resources": ["pipeline_settings", "projects"],
+        "errors": [],
+        "projects": [],
+        "pipeline_settings": [],
+    }
+    for n, (state, values) in enumerate(projects):
+        ref = {"id": f"p{n}", "name": f"P{n}"}
+        doc["projects"].append(ref)
+        if state == "read":
+            doc["pipeline_settings"].append({**values, "id": ref["id"], "project": ref})
+        elif state == "unread":
+            doc["errors"].append({"resource": "pipeline_settings", "project": ref, "item": None,
+                                  "status": 401, "code": "TF400813", "message": "no"})  # fmt: skip
+    result = run_audit(build_inventory(doc))
+    for rule in ("job-scope-not-limited", "job-scope-not-limited-releases", "status-badges-public"):
+        found = {f.project_id for f in result.findings if f.rule.id == rule}
+        unknown = {n.project_id for n in result.not_assessed if n.rule.id == rule}
+        assert not found & unknown
+        for n, (state, values) in enumerate(projects):
+            pid = f"p{n}"
+            if state != "read":
+                assert pid in unknown
+            if state != "read":
+                assert pid not in found
+            else:
+                field = RULES_BY_ID[rule].decide(values)
+                assert (pid in found) is (field is not None)

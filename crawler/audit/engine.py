@@ -181,14 +181,26 @@ def run_audit(inv: Inventory, rules: Sequence[Rule] = RULES) -> AuditResult:
 
 def _settings(run: _Run) -> None:
     rules = run.family("settings")
+    seen: set[tuple[str, str]] = set()
     for state, settings in run.of("pipeline_settings"):
         pid, pname = project_of(settings)
+        seen.add((state.org.name, pid))
         for rule in rules:
             if rule.id == "job-scope-not-limited" and pid in state.public:
                 continue  # public projects are always limited to themselves
             evidence = rule.decide(settings)
             if evidence is not None:
                 run.add(rule, state, settings, "project", evidence, pid, pname)
+    # A listed project without its settings and without an error saying why: not a pass.
+    for state in run.orgs.values():
+        if "pipeline_settings" not in state.org.resources:
+            continue
+        for pid in state.projects:
+            if (state.org.name, pid) not in seen and not state.unread.covers(
+                "pipeline_settings", pid
+            ):
+                for rule in rules:
+                    run.unassessed(rule, state, pid, None, "no pipeline_settings item recorded")
 
 
 def _checks_of(state: _Org, kind: str, pid: str, rid: str) -> list[Item] | None:

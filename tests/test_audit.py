@@ -14,11 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crawler.audit.decide import is_production_like
 from crawler.audit.engine import run_audit
-from crawler.audit.rules import RULES, RULES_BY_ID, is_production_like
+from crawler.audit.rules import RULES, RULES_BY_ID
 from crawler.cli import main
 from crawler.emulator.config import EmulatorConfig
-from crawler.emulator.posture import planted_risks
+from crawler.emulator.posture_truth import planted_risks
 from crawler.emulator.server import run_emulator
 from crawler.report.model import build_inventory
 from tests.crawl_helpers import crawl

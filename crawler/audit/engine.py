@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.audit.rules import RULES, SEVERITIES, Evidence, Rule
+from crawler.audit.decide import Evidence
+from crawler.audit.rules import RULES, SEVERITIES, Rule
 from crawler.report.model import Inventory, Item, Org, project_of, text
 from crawler.report.wider import parse_time
 from crawler.unread import Unread

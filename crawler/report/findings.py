@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from crawler.advice import advice
+from crawler.audit.engine import run_audit
+from crawler.audit.rules import RULES_BY_ID
 from crawler.report.model import (
     Inventory,
     Item,
@@ -284,9 +286,6 @@ def _engine_detail(kind: str, evidence: Mapping[str, Any]) -> str:
 
 def engine_findings(inv: Inventory, stale_days: int) -> Iterator[Finding]:
     """Unprotected default branches, stale pipelines and shared service connections."""
-    from crawler.audit.engine import run_audit  # the audit builds on the report model
-    from crawler.audit.rules import RULES_BY_ID
-
     rules = [RULES_BY_ID[rule] for rule in ENGINE_KINDS]
     for f in run_audit(replace(inv, stale_days=stale_days), rules).findings:
         kind = ENGINE_KINDS[f.rule.id]

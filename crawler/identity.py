@@ -108,8 +108,10 @@ def parse_identity(
 
 def identity_sentence(identity: Mapping[str, Any] | None) -> str:
     """One sentence: who crawled, and how far that identity reaches."""
-    if not isinstance(identity, Mapping) or not identity.get("display_name"):
-        return "Crawled as an unknown identity (connectionData was not read)."
+    if not isinstance(identity, Mapping):
+        return "The snapshot does not record which identity crawled (made before identity)."
+    if not identity.get("display_name"):
+        return "Crawled as an unknown identity (connectionData was not read: see errors)."
     name = identity["display_name"]
     kind, scope = identity.get("kind"), identity.get("scope")
     project = identity.get("project")

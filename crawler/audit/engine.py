@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crawler.audit.rules import RULES, SEVERITIES, Evidence, Rule
+from crawler.audit.decide import Evidence
+from crawler.audit.rules import RULES, SEVERITIES, Rule
 from crawler.report.model import Inventory, Item, Org, project_of, text
 from crawler.report.wider import parse_time
 from crawler.unread import Unread
@@ -181,14 +182,26 @@ def run_audit(inv: Inventory, rules: Sequence[Rule] = RULES) -> AuditResult:
 
 def _settings(run: _Run) -> None:
     rules = run.family("settings")
+    seen: set[tuple[str, str]] = set()
     for state, settings in run.of("pipeline_settings"):
         pid, pname = project_of(settings)
+        seen.add((state.org.name, pid))
         for rule in rules:
             if rule.id == "job-scope-not-limited" and pid in state.public:
                 continue  # public projects are always limited to themselves
             evidence = rule.decide(settings)
             if evidence is not None:
                 run.add(rule, state, settings, "project", evidence, pid, pname)
+    # A listed project without its settings and without an error saying why: not a pass.
+    for state in run.orgs.values():
+        if "pipeline_settings" not in state.org.resources:
+            continue
+        for pid in state.projects:
+            if (state.org.name, pid) not in seen and not state.unread.covers(
+                "pipeline_settings", pid
+            ):
+                for rule in rules:
+                    run.unassessed(rule, state, pid, None, "no pipeline_settings item recorded")
 
 
 def _checks_of(state: _Org, kind: str, pid: str, rid: str) -> list[Item] | None:
@@ -292,6 +305,14 @@ def _not_assessed(run: _Run, rule: Rule, state: _Org) -> None:
         wanted = ",".join(missing)
         _each_project(run, rule, state, f"not in this snapshot: crawl with --resources {wanted}")
         return
+    identity = state.org.identity or {}
+    scoped = identity.get("project") if identity.get("scope") == "project" else None
+    if isinstance(scoped, Mapping):
+        reason = (
+            f"the token is limited to project {scoped.get('name') or scoped.get('id')}: "
+            "projects it could not list were not assessed"
+        )
+        run.unassessed(rule, state, None, None, reason)
     prefix = f"{rule.resource_type}/" if rule.resource_type else ""
     for scope in state.unread.scopes:
         if scope.resource == "projects" and scope.project_id is None:

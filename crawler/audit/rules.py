@@ -11,23 +11,31 @@ item of the rule's subject resource; ``policy`` a repository and its project's p
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from crawler.advice import JOB_SCOPE_SETTING, PIPELINE_SETTINGS_UI, REPO_SCOPE_SETTING
-from crawler.report.model import STALE_DAYS, is_empty_repository, text
-from crawler.report.wider import age_days, last_run, protects, shared_projects
+from crawler.audit.decide import (
+    Evidence,
+    badges_public,
+    endpoint_shared,
+    fork_builds_unprotected,
+    open_to_all,
+    production_without_approval,
+    secrets_outside_key_vault,
+    setting_off,
+    stale,
+    unprotected,
+    without_checks,
+)
+from crawler.report.model import STALE_DAYS
 
 Severity = Literal["low", "medium", "high"]
 Family = Literal["settings", "permissions", "checks", "item", "policy", "stale"]
-Evidence = dict[str, Any]
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high")
 PSRULE = "PSRule.Rules.AzureDevOps"
 ADOSCANNER = "ADOScanner"
-APPROVAL_TYPE = "8c6f20a7-a545-4486-9777-f762fafe0d4d"  # check type "Approval"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,125 +54,6 @@ class Rule:
     resource_type: str = ""  # pipeline resource type (endpoint, queue, ...) for permissions/checks
 
 
-# -- decisions (pure) ---------------------------------------------------------------------------
-
-
-def _setting_off(name: str) -> Callable[[Mapping[str, Any]], Evidence | None]:
-    def decide(settings: Mapping[str, Any]) -> Evidence | None:
-        return {name: settings[name]} if settings.get(name) is False else None
-
-    decide.__name__ = f"{name}_off"
-    return decide
-
-
-def _badges_public(settings: Mapping[str, Any]) -> Evidence | None:
-    value = settings.get("statusBadgesArePrivate")
-    return {"statusBadgesArePrivate": value} if value is False else None
-
-
-def _fork_builds_unprotected(settings: Mapping[str, Any]) -> Evidence | None:
-    if settings.get("buildsEnabledForForks") is not True:
-        return None
-    secrets = settings.get("enforceNoAccessToSecretsFromForks")
-    scoped = settings.get("enforceJobAuthScopeForForks")
-    if secrets is False or scoped is False:
-        return {
-            "buildsEnabledForForks": True,
-            "enforceNoAccessToSecretsFromForks": secrets,
-            "enforceJobAuthScopeForForks": scoped,
-        }
-    return None
-
-
-def _open_to_all(permission: Mapping[str, Any]) -> Evidence | None:
-    everyone = permission.get("allPipelines")
-    if isinstance(everyone, Mapping) and everyone.get("authorized") is True:
-        by = everyone.get("authorizedBy")
-        who = text(by.get("displayName")) if isinstance(by, Mapping) else text(by)
-        return {
-            "allPipelines.authorized": True,
-            "authorizedBy": who,
-            "authorizedOn": everyone.get("authorizedOn"),
-        }
-    return None
-
-
-_PRODUCTION = re.compile(r"(?:^|[^a-z0-9])(prod\w*|prd|live)(?:$|[^a-z0-9])", re.IGNORECASE)
-
-
-def is_production_like(name: str) -> bool:
-    """An environment whose name says production (prod, production, prd, live)."""
-    return bool(_PRODUCTION.search(name))
-
-
-def _is_approval(check: Mapping[str, Any]) -> bool:
-    kind = check.get("type")
-    if not isinstance(kind, Mapping) or check.get("isDisabled") is True:
-        return False
-    return (
-        text(kind.get("id")).lower() == APPROVAL_TYPE
-        or text(kind.get("name")).casefold() == "approval"
-    )
-
-
-def _production_without_approval(
-    environment: Mapping[str, Any], checks: Sequence[Mapping[str, Any]]
-) -> Evidence | None:
-    name = text(environment.get("name"))
-    if not is_production_like(name) or any(_is_approval(c) for c in checks):
-        return None
-    return {"name": name, "checks": sorted(text((c.get("type") or {}).get("name")) for c in checks)}
-
-
-def _without_checks(
-    _resource: Mapping[str, Any], checks: Sequence[Mapping[str, Any]]
-) -> Evidence | None:
-    enabled = [c for c in checks if c.get("isDisabled") is not True]
-    return None if enabled else {"checks": []}
-
-
-def _secrets_outside_key_vault(group: Mapping[str, Any]) -> Evidence | None:
-    if group.get("type") == "AzureKeyVault":
-        return None
-    variables = group.get("variables")
-    names = sorted(
-        name
-        for name, spec in (variables.items() if isinstance(variables, Mapping) else ())
-        if isinstance(spec, Mapping) and spec.get("isSecret") is True
-    )
-    return {"type": group.get("type"), "secret_variables": names} if names else None
-
-
-def _endpoint_shared(endpoint: Mapping[str, Any]) -> Evidence | None:
-    projects = shared_projects(endpoint)
-    if len(projects) > 1 or endpoint.get("isShared") is True:
-        return {"isShared": endpoint.get("isShared"), "projects": projects}
-    return None
-
-
-def _unprotected(repo: Mapping[str, Any], policies: Sequence[Mapping[str, Any]]) -> Evidence | None:
-    if repo.get("isDisabled") is True or repo.get("isHidden") is True:
-        return None
-    if is_empty_repository(repo):
-        return None
-    branch, repo_id = text(repo.get("defaultBranch")), text(repo.get("id"))
-    if any(protects(p, repo_id, branch) for p in policies):
-        return None
-    return {"defaultBranch": branch, "blocking_policies": 0}
-
-
-def _stale(
-    pipeline: Mapping[str, Any], now: datetime | None, stale_days: int = STALE_DAYS
-) -> Evidence | None:
-    when = last_run(pipeline)
-    if when is None:
-        return {"last_run": None}
-    age = age_days(when, now)
-    if age is not None and age >= stale_days:
-        return {"last_run": when, "days_before_snapshot": age}
-    return None
-
-
 # -- the table ----------------------------------------------------------------------------------
 
 _SETTINGS = f"Project settings > Pipelines > Settings ({PIPELINE_SETTINGS_UI})"
@@ -181,7 +70,7 @@ def _open_rule(kind: str, subject: str, label: str, severity: Severity, ui: str,
         family="permissions",
         subject=subject,
         reads=("pipeline_permissions", subject),
-        decide=_open_to_all,
+        decide=open_to_all,
         remedy=(
             f"{ui} > Security (or More actions > Security) > Pipeline permissions: turn off "
             "open access and authorize only the pipelines that need it."
@@ -199,7 +88,7 @@ RULES: tuple[Rule, ...] = (
         "settings",
         "project",
         ("pipeline_settings",),
-        _setting_off("enforceJobAuthScope"),
+        setting_off("enforceJobAuthScope"),
         f"Turn on '{JOB_SCOPE_SETTING} for non-release pipelines' in {_SETTINGS}.",
         {
             PSRULE: ("Azure.DevOps.Pipelines.Settings.LimitJobAuthorizationScope",),
@@ -213,7 +102,7 @@ RULES: tuple[Rule, ...] = (
         "settings",
         "project",
         ("pipeline_settings",),
-        _setting_off("enforceJobAuthScopeForReleases"),
+        setting_off("enforceJobAuthScopeForReleases"),
         f"Turn on '{JOB_SCOPE_SETTING} for release pipelines' in {_SETTINGS}.",
         {
             PSRULE: (
@@ -229,7 +118,7 @@ RULES: tuple[Rule, ...] = (
         "settings",
         "project",
         ("pipeline_settings",),
-        _setting_off("enforceReferencedRepoScopedToken"),
+        setting_off("enforceReferencedRepoScopedToken"),
         f"Turn on '{REPO_SCOPE_SETTING}' in {_SETTINGS}.",
         {
             PSRULE: ("Azure.DevOps.Pipelines.Settings.LimitJobAuthorizationScopeForYamlPipelines",),
@@ -243,7 +132,7 @@ RULES: tuple[Rule, ...] = (
         "settings",
         "project",
         ("pipeline_settings",),
-        _setting_off("enforceSettableVar"),
+        setting_off("enforceSettableVar"),
         f"Turn on 'Limit variables that can be set at queue time' in {_SETTINGS}.",
         {
             PSRULE: ("Azure.DevOps.Pipelines.Settings.LimitSetVariablesAtQueueTime",),
@@ -257,7 +146,7 @@ RULES: tuple[Rule, ...] = (
         "settings",
         "project",
         ("pipeline_settings",),
-        _fork_builds_unprotected,
+        fork_builds_unprotected,
         "Under 'Triggers' (Project settings > Pipelines > Settings, or the organization's): keep "
         "'Build pull requests from forked repositories' off, or turn on 'Prevent giving secrets "
         "to forked builds' and 'Limit job authorization scope for forked builds'.",
@@ -273,7 +162,7 @@ RULES: tuple[Rule, ...] = (
         "settings",
         "project",
         ("pipeline_settings",),
-        _badges_public,
+        badges_public,
         f"Turn on 'Disable anonymous access to badges' in {_SETTINGS}.",
         {
             PSRULE: ("Azure.DevOps.Pipelines.Settings.StatusBadgesPrivate",),
@@ -335,7 +224,7 @@ RULES: tuple[Rule, ...] = (
         "checks",
         "environments",
         ("checks", "environments"),
-        _production_without_approval,
+        production_without_approval,
         f"Pipelines > Environments > the environment > {_APPROVALS}: add an Approvals check "
         "with at least one approver other than the person who queues the run.",
         {
@@ -351,7 +240,7 @@ RULES: tuple[Rule, ...] = (
         "checks",
         "service_endpoints",
         ("checks", "service_endpoints"),
-        _without_checks,
+        without_checks,
         f"Project settings > Service connections > the connection > {_APPROVALS}: add an "
         "Approvals or Branch control check.",
         {
@@ -367,7 +256,7 @@ RULES: tuple[Rule, ...] = (
         "item",
         "variable_groups",
         ("variable_groups",),
-        _secrets_outside_key_vault,
+        secrets_outside_key_vault,
         "Pipelines > Library > the variable group: link it to an Azure Key Vault ('Link secrets "
         "from an Azure key vault as variables') and move the secret values there.",
         {
@@ -382,7 +271,7 @@ RULES: tuple[Rule, ...] = (
         "policy",
         "repositories",
         ("policies", "repositories"),
-        _unprotected,
+        unprotected,
         "Project settings > Repositories > the repository > Policies > the default branch: "
         "require a minimum number of reviewers or a build validation (enabled, blocking).",
         {
@@ -397,7 +286,7 @@ RULES: tuple[Rule, ...] = (
         "stale",
         "pipelines",
         ("pipelines",),
-        _stale,
+        stale,
         "Delete or disable the pipeline if nobody needs it (Pipelines > the pipeline > ... > "
         "Delete); a disabled pipeline's permissions still apply.",
         {ADOSCANNER: ("ADO_Build_DP_Review_Inactive_Build",)},
@@ -409,7 +298,7 @@ RULES: tuple[Rule, ...] = (
         "item",
         "service_endpoints",
         ("service_endpoints",),
-        _endpoint_shared,
+        endpoint_shared,
         "Project settings > Service connections > the connection > Security > Project "
         "permissions: share it only with the projects that need it, or create one per project.",
         {ADOSCANNER: ("ADO_ServiceConnection_SI_Dont_Share_Across_Projects",)},

@@ -99,8 +99,9 @@ async def _demo(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(result.summary, flush=True)
         print(
-            f"demo: try `jq '.repositories | length' {args.output}` or "
-            f"`ado-inventory report {args.output} --format markdown`",
+            f"demo: try `jq '.repositories | length' {args.output}`, "
+            f"`ado-inventory report {args.output} --format markdown` or "
+            f"`ado-inventory audit {args.output}`",
             file=sys.stderr,
         )
     return result.exit_code

@@ -751,7 +751,7 @@ def ground_truth(config: EmulatorConfig, base_url: str) -> JsonDict:
     """The whole organization (hidden repositories included, scopes ignored) as served minus
     ``_links``: keys ``projects``, ``repositories``, ``pipelines`` (full build definitions),
     and the wider resources of :func:`crawler.emulator.wider.wider_truth`."""
-    from crawler.emulator.posture import posture_truth  # posture builds on this module
+    from crawler.emulator.posture_truth import posture_truth  # posture builds on this module
     from crawler.emulator.wider import wider_truth  # wider builds on this module
 
     org = Org(config)
@@ -776,7 +776,7 @@ def ground_truth(config: EmulatorConfig, base_url: str) -> JsonDict:
 
 def visible_ground_truth(config: EmulatorConfig, base_url: str) -> JsonDict:
     """What the configured (possibly scoped) token can list, plus the ``unreachable`` scopes."""
-    from crawler.emulator.posture import posture_truth  # posture builds on this module
+    from crawler.emulator.posture_truth import posture_truth  # posture builds on this module
     from crawler.emulator.wider import wider_truth  # wider builds on this module
 
     org = Org(config)

@@ -1,10 +1,11 @@
 """The emulator's posture routes: connectionData, pipeline general settings, secure files,
 pipeline permissions and check configurations (the single and the batched read).
 
-Out-of-scope projects answer as ADO does for the other routes of their area (401 for build,
-404 TF200016 elsewhere); an unreachable repository is 404 TF401019. What ADO answers a job token
-on the permissions and checks routes is undocumented: the emulator serves them by default and
-answers 403 with ``permissions_readable=False``. Data comes from :mod:`crawler.emulator.posture`.
+Out-of-scope projects answer as the emulator's other routes of their area do (401 for build,
+404 TF200016 for distributedtask and pipelines); an unreachable repository is 404 TF401019.
+What ADO answers a job token on the permissions and checks routes is undocumented: the
+emulator serves them by default and answers 403 with ``permissions_readable=False``. Data
+comes from :mod:`crawler.emulator.posture`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from crawler.emulator.posture import (
     secure_files,
 )
 from crawler.emulator.protocol import (
-    access_denied,
     ado_error,
     bad_request,
     envelope,
@@ -53,12 +53,9 @@ def _project(state: EmulatorState, route: Route) -> Project | web.Response:
         return project_not_found(route.project)
     if state.org.project_visible(project):
         return project
-    identity = _identity(state.config)
-    if route.kind == "general_settings":
-        return not_authorized(identity)
-    if route.kind == "secure_files":
-        return access_denied(identity, project.name)
-    return project_not_found(route.project)
+    if route.kind == "general_settings":  # the build area answers like build definitions
+        return not_authorized(_identity(state.config))
+    return project_not_found(route.project)  # distributedtask and pipelines: TF200016
 
 
 def _resource_failure(

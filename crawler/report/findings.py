@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from crawler.advice import advice
+from crawler.audit.engine import run_audit
+from crawler.audit.rules import RULES_BY_ID
 from crawler.report.model import (
     Inventory,
     Item,
@@ -114,7 +116,10 @@ def error_findings(org: Org) -> Iterator[Finding]:
             yield Finding(
                 "read_failed", org.name, project_id, project, resource, item_id, item, detail
             )
-        elif item_id or item or error.get("code") == REPOSITORY_CODE:
+        elif (item_id or item or error.get("code") == REPOSITORY_CODE) and resource not in (
+            "pipeline_permissions",
+            "checks",
+        ):
             detail = f"{_status(error)}: {message}"
             yield Finding(
                 "repository_not_visible",
@@ -281,9 +286,6 @@ def _engine_detail(kind: str, evidence: Mapping[str, Any]) -> str:
 
 def engine_findings(inv: Inventory, stale_days: int) -> Iterator[Finding]:
     """Unprotected default branches, stale pipelines and shared service connections."""
-    from crawler.audit.engine import run_audit  # the audit builds on the report model
-    from crawler.audit.rules import RULES_BY_ID
-
     rules = [RULES_BY_ID[rule] for rule in ENGINE_KINDS]
     for f in run_audit(replace(inv, stale_days=stale_days), rules).findings:
         kind = ENGINE_KINDS[f.rule.id]

@@ -282,7 +282,10 @@ def _pipelines(run: _Run) -> None:
         for rule in rules:
             evidence = rule.decide(pipeline, now[state.org.name], run.inv.stale_days)
             if evidence is not None:
-                candidates.append((rule, state, pipeline, evidence))
+                # Keep what a finding names, not the whole definition: without build data
+                # every pipeline is a candidate, and 100,000 full definitions are ~1 GB.
+                slim = {k: pipeline.get(k) for k in ("id", "name", "project")}
+                candidates.append((rule, state, slim, evidence))
     for rule, state, pipeline, evidence in candidates:
         if state.org.name in with_builds:
             run.add(rule, state, pipeline, "pipelines", evidence)

@@ -39,10 +39,11 @@ def run(args: argparse.Namespace) -> int:
     from crawler.audit.render import render_json, render_markdown, render_text
     from crawler.audit.sarif import render_sarif
     from crawler.commands.merge import write_atomically
-    from crawler.commands.validate import load_valid
-    from crawler.report.model import build_inventory
+    from crawler.commands.validate import open_valid
+    from crawler.report.model import open_inventory
 
-    result = run_audit(build_inventory(load_valid(args.snapshot)))
+    # Read item by item from disk (crawler.reader): memory does not grow with the file.
+    result = run_audit(open_inventory(open_valid(args.snapshot)))
     render = {
         "text": render_text,
         "markdown": render_markdown,

@@ -238,7 +238,9 @@ async def crawl_to_file(
 def _one_line(error: Mapping[str, object]) -> str:
     project = error.get("project")
     where = f" in project {project.get('name')!r}" if isinstance(project, dict) else ""
-    return f"not visible: {error.get('resource')}{where}: {error.get('message')}"
+    status = error.get("status")
+    what = "not visible" if status in (401, 403, 404) else "not read"
+    return f"{what}: {error.get('resource')}{where}: {error.get('message')}"
 
 
 def _describe(credential: Credential) -> str:

@@ -5,8 +5,11 @@ Policy lives in :mod:`crawler.ado` (what a response means, how long to wait) and
 
 Retry policy: 429, 5xx, damaged 200 bodies, connection errors and timeouts are retried
 with exponential backoff and full jitter, at most ``max_retries`` times and never past
-the run's deadline; ``Retry-After`` and ``X-RateLimit-Delay`` are honoured; 401, 403
-and 404 are never retried. Redirects are never followed, so the token cannot travel to
+the run's deadline; a ``Retry-After`` (429 or 503) is one shared pause for every request,
+and the throttling headers set the spacing of request starts (:mod:`crawler.pacing`);
+401, 403 and 404 are never retried. When the server stops answering altogether, one
+outage state holds every request without spending their retries (:mod:`crawler.outage`,
+:mod:`crawler.outage_wait`). Redirects are never followed, so the token cannot travel to
 another host.
 """
 

@@ -5,8 +5,11 @@ Policy lives in :mod:`crawler.ado` (what a response means, how long to wait) and
 
 Retry policy: 429, 5xx, damaged 200 bodies, connection errors and timeouts are retried
 with exponential backoff and full jitter, at most ``max_retries`` times and never past
-the run's deadline; ``Retry-After`` and ``X-RateLimit-Delay`` are honoured; 401, 403
-and 404 are never retried. Redirects are never followed, so the token cannot travel to
+the run's deadline; a ``Retry-After`` (429 or 503) is one shared pause for every request,
+and the throttling headers set the spacing of request starts (:mod:`crawler.pacing`);
+401, 403 and 404 are never retried. When the server stops answering altogether, one
+outage state holds every request without spending their retries (:mod:`crawler.outage`,
+:mod:`crawler.outage_wait`). Redirects are never followed, so the token cannot travel to
 another host.
 """
 
@@ -52,6 +55,7 @@ from crawler.errors import (
     TransportError,
 )
 from crawler.outage import Breaker, is_outage_status
+from crawler.outage_wait import OutageWait
 from crawler.pacing import Pacer, ceiling_shape
 
 log = logging.getLogger(__name__)
@@ -186,9 +190,13 @@ class AdoClient:
         self._schedule_changed = asyncio.Event()
         self.breaker = Breaker(options.outage_tolerance_s)
         self.stats.outage_tolerance_s = options.outage_tolerance_s
-        self._outage_changed = asyncio.Event()  # replaced when the breaker closes or gives up
-        self._probing = False
-        self._last_good_url: str | None = None  # what the probe asks for
+        self._outage = OutageWait(
+            self.breaker,
+            self.stats,
+            self._send_probe,
+            deadline=lambda: self.deadline,
+            redact=redact,
+        )
         # The requests-per-second ceiling (see pacing.ceiling_shape).
         self._ceiling = Ceiling(options.rate)
         self._semaphore = asyncio.Semaphore(options.concurrency)
@@ -252,14 +260,14 @@ class AdoClient:
             if unreachable:
                 if self.breaker.failure(loop.time()):
                     # The server is away: wait for it as one crawl, not as N retry budgets.
-                    self._outage_opened()
+                    self._outage.opened()
                     self.stats.retries += 1
                     continue  # _attempt waits for the breaker to close before sending
             elif outcome is not None:
-                self._server_answered()
+                self._outage.answered()
             if outcome is not None and outcome.kind is Kind.OK:
-                if self._last_good_url is None:
-                    self._last_good_url = url  # usually a small first answer: the probe's target
+                if self._outage.probe_url is None:
+                    self._outage.probe_url = url  # usually a small first answer
                 return outcome
             kind = outcome.kind if outcome is not None else None
             if outcome is not None and kind not in RETRYABLE:
@@ -306,7 +314,7 @@ class AdoClient:
         assert self._session is not None, "use 'async with AdoClient(...)'"
         loop = asyncio.get_running_loop()
         if self.breaker.is_open:
-            await self._await_server(url)
+            await self._outage.wait(url)
         async with self._semaphore:
             await self._wait_turn(url)
             timeout = self._timeout  # one object while the deadline is further away
@@ -356,98 +364,6 @@ class AdoClient:
         unreachable = is_outage_status(status, rate.retry_after is not None)
         return _classify_without_gc(status, headers, body), rate, None, unreachable
 
-    # -- the outage state (crawler.outage) ---------------------------------------------------
-
-    def _outage_changed_now(self) -> None:
-        self._outage_changed.set()
-        self._outage_changed = asyncio.Event()
-
-    def _outage_opened(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self.stats.unreachable_since is None and not self.breaker.given_up:
-            self.stats.unreachable_since = loop.time()
-            self.stats.outages = self.breaker.outages
-            log.warning(
-                "the server is unreachable; waiting for it (up to %gs, outage_tolerance_s)",
-                self.options.outage_tolerance_s,
-            )
-
-    def _server_answered(self) -> None:
-        length = self.breaker.answered(asyncio.get_running_loop().time())
-        if length is not None:
-            self.stats.unreachable_since = None
-            self.stats.outage_s = self.breaker.outage_s
-            log.warning("the server answers again after %.1fs unreachable; resuming", length)
-            self._outage_changed_now()
-
-    async def _await_server(self, url: str) -> None:
-        """Wait while the breaker is open: one task probes, the others wait for the verdict.
-
-        Raises :class:`TransportError` with code ``outage`` once the outage outlasts the
-        tolerance (at once for every later request), and ``deadline`` at the run's deadline.
-        """
-        loop = asyncio.get_running_loop()
-        breaker = self.breaker
-        while breaker.is_open:
-            now = loop.time()
-            if breaker.expired(now):
-                self.stats.outage_s = breaker.outage_s
-                self._outage_changed_now()
-                raise self._outage_error(url)
-            if self.deadline is not None and now >= self.deadline:
-                raise AdoError(
-                    "the run's deadline passed while the server was unreachable",
-                    url=self._redact(url),
-                    code="deadline",
-                )
-            if not self._probing:
-                self._probing = True
-                try:
-                    await self._probe(url)
-                finally:
-                    self._probing = False
-                    self._outage_changed_now()
-                continue
-            changed = self._outage_changed
-            limit = breaker.expires_at() - now
-            if self.deadline is not None:
-                limit = min(limit, self.deadline - now)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(max(0.0, limit)):
-                    await changed.wait()
-
-    async def server_back(self) -> bool:
-        """True when the server answers: at once unless the crawl gave up on an outage, and
-        then after one more probe (which closes the breaker again when it is answered)."""
-        if not self.breaker.given_up:
-            return True
-        if self._last_good_url is None:
-            return False
-        if await self._send_probe(self._last_good_url):
-            self.breaker.reset()
-            self.stats.unreachable_since = None
-            self._outage_changed_now()
-            log.warning("the server answers again; asking again for what the outage cut off")
-            return True
-        return False
-
-    async def _probe(self, url: str) -> None:
-        """Send one probe when its backoff has passed; close the breaker if it is answered."""
-        loop = asyncio.get_running_loop()
-        breaker = self.breaker
-        wake = min(breaker.next_probe_at(), breaker.expires_at())
-        if self.deadline is not None:
-            wake = min(wake, self.deadline)
-        await asyncio.sleep(max(0.0, wake - loop.time()))
-        if not breaker.is_open or breaker.expired(loop.time()):
-            return
-        if self.deadline is not None and loop.time() >= self.deadline:
-            return
-        if await self._send_probe(self._last_good_url or url):
-            self._server_answered()
-        else:
-            breaker.probe_failed()
-
     async def _send_probe(self, target: str) -> bool:
         """One request to see whether the server is there: True when it answers."""
         assert self._session is not None
@@ -468,14 +384,9 @@ class AdoClient:
             return False
         return not is_outage_status(status, has_retry_after)
 
-    def _outage_error(self, url: str) -> TransportError:
-        tolerance = self.options.outage_tolerance_s
-        return TransportError(
-            f"the server was unreachable for longer than the outage tolerance ({tolerance:g}s); "
-            "not read. Run again when it is back, or raise --outage-tolerance",
-            url=self._redact(url),
-            code="outage",
-        )
+    async def server_back(self) -> bool:
+        """True when the server answers (see :meth:`crawler.outage_wait.OutageWait.server_back`)."""
+        return await self._outage.server_back()
 
     def _reschedule(self) -> None:
         """Wake every request waiting for its turn, so that it reads the new schedule."""

@@ -249,7 +249,11 @@ async def crawl_to_file(
 def _one_line(error: Mapping[str, object]) -> str:
     project = error.get("project")
     where = f" in project {project.get('name')!r}" if isinstance(project, dict) else ""
-    what = "not supported" if error.get("code") == "not_supported" else "not visible"
+    status = error.get("status")
+    if error.get("code") == "not_supported":
+        what = "not supported"
+    else:
+        what = "not visible" if status in (401, 403, 404) else "not read"
     return f"{what}: {error.get('resource')}{where}: {error.get('message')}"
 
 

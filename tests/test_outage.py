@@ -14,6 +14,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from crawler.client import Stats
 from crawler.crawl import CrawlState
@@ -177,3 +179,33 @@ async def test_an_outage_past_the_tolerance_ends_partial_with_outage_errors(
     assert snapshot["errors"]
     assert {e["code"] for e in snapshot["errors"]} == {"outage"}
     assert "outage_tolerance_s" in result.summary or "--outage-tolerance" in result.summary
+
+
+async def test_gateway_errors_from_every_request_are_an_outage_too(tmp_path: Path) -> None:
+    # For 1.5 s after the 20th request, every answer is a 502 gateway page without
+    # Retry-After (a load balancer with nothing behind it).
+    seen = 0
+    away: list[float] = []
+
+    @web.middleware
+    async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal seen
+        seen += 1
+        now = time.monotonic()
+        if seen == 20:
+            away.append(now)
+        if away and now < away[0] + 1.5:
+            return web.Response(
+                status=502, text="<html>502 Bad Gateway</html>", content_type="text/html"
+            )
+        return await handler(request)
+
+    async with run_emulator(ORG, middlewares=[gateway]) as emu:
+        result, snapshot = await crawl(
+            emu, tmp_path, rate=200.0, concurrency=8, max_retries=1, outage_tolerance_s=20.0
+        )
+        truth = emu.ground_truth()
+    assert result.exit_code == 0, snapshot["errors"]
+    assert_matches_ground_truth(snapshot, truth)
+    assert snapshot["stats"]["outages"] == 1
+    assert snapshot["stats"]["outage_s"] >= 1.0

@@ -6,9 +6,13 @@ client (crawler/emulator/throttle.py) and checks the server's own request log.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import replace
 from pathlib import Path
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from crawler.emulator.app import state_of
 from crawler.emulator.config import EmulatorConfig, ThrottleConfig
@@ -66,3 +70,67 @@ async def test_token_bucket_crawl_runs_at_the_buckets_rate(tmp_path: Path) -> No
     assert stats.delayed > 0, "the crawl must reach the bucket's limit"
     assert stats.blocked <= 0.05 * stats.requests
     assert took <= 1.5 * answered / rate + 1.0, (took, answered)
+
+
+def _answer_once(
+    status: int | None, headers: dict[str, str], *, at: int, others_wait: float = 0.0
+) -> Middleware:
+    """A middleware that gives the ``at``-th definitions request ``status`` (None: the real
+    answer) with ``headers`` added; the other ones are answered ``others_wait`` later."""
+    seen = 0
+
+    @web.middleware
+    async def once(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal seen
+        if "/_apis/build/" not in request.path:
+            return await handler(request)
+        seen += 1
+        if seen != at:
+            await asyncio.sleep(others_wait)
+            return await handler(request)
+        response = await handler(request) if status is None else web.Response(status=status)
+        response.headers.update(headers)
+        return response
+
+    return once
+
+
+async def test_a_shrinking_spacing_frees_waiting_requests_at_once(tmp_path: Path) -> None:
+    # One answer says the server held it 6 s (a spacing of 3 s); the next ones say nothing.
+    # Requests already waiting for that spacing must go as soon as it is lifted.
+    seen = 0
+
+    @web.middleware
+    async def held(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal seen
+        if "/_apis/build/" not in request.path:
+            return await handler(request)
+        seen += 1
+        if seen == 2:  # answered at once, with the long delay
+            response = await handler(request)
+            response.headers["X-RateLimit-Delay"] = "6"
+            return response
+        await asyncio.sleep(0.1)  # the others answer later, saying nothing
+        return await handler(request)
+
+    config = replace(ORG, projects=8, page_size=50)
+    async with run_emulator(config, middlewares=[held]) as emu:
+        started = time.monotonic()
+        result, snapshot = await crawl(emu, tmp_path, concurrency=4)
+        took = time.monotonic() - started
+    assert result.exit_code == 0, snapshot["errors"]
+    assert took < 2.0  # not 3 s per request still booked behind the old spacing
+
+
+async def test_a_later_shorter_retry_after_ends_the_pause_early(tmp_path: Path) -> None:
+    # A 429 asks for 5 s; the next answer (a 503 with Retry-After: 0) says come back now.
+    long = _answer_once(429, {"Retry-After": "5"}, at=2, others_wait=0.1)  # those in flight
+    short = _answer_once(503, {"Retry-After": "0"}, at=3)
+    config = replace(ORG, projects=8, page_size=50)
+    async with run_emulator(config, middlewares=[long, short]) as emu:
+        started = time.monotonic()
+        result, snapshot = await crawl(emu, tmp_path, concurrency=4)
+        took = time.monotonic() - started
+    assert result.exit_code == 0, snapshot["errors"]
+    assert snapshot["stats"]["throttled"] == 1
+    assert took < 2.5  # the server's latest word, not the longest pause ever asked for

@@ -266,7 +266,7 @@ class AdoClient:
             elif outcome is not None:
                 self._outage.answered()
             if outcome is not None and outcome.kind is Kind.OK:
-                if self._outage.probe_url is None:
+                if self._outage.probe_url is None and method == "GET":
                     self._outage.probe_url = url  # usually a small first answer
                 return outcome
             kind = outcome.kind if outcome is not None else None

@@ -206,8 +206,8 @@ def parse_route(method: str, raw_path: str, org: str, virtual_dir: str = "") -> 
     posture = parse_posture_path(method, project, rest, raw_rest)
     if posture is not None:
         return Route(posture[0], project=project, item=posture[1], area=posture[2])
-    if method not in ("GET", "HEAD"):
-        return None
+    if method not in ("GET", "HEAD") or not rest:
+        return None  # nothing is served at {org}/_apis itself but OPTIONS: a 404
     item = raw_rest[-1]
     if project is None:
         if rest[:1] == ["resourceareas"] and len(rest) <= 2:

@@ -179,3 +179,12 @@ async def test_a_top_that_is_not_a_number_is_a_400_on_every_paged_listing(
             reply = await c.get(f"{path}?{param}=many")
             assert reply.status == 400, path
             assert reply.json()["message"] == f"The value of {param} must be an integer."
+
+
+async def test_a_get_of_the_bare_api_root_is_a_404_not_a_crash(emulator: EmulatorFactory) -> None:
+    # OPTIONS {org}/_apis is the route discovery; a GET there (an outage probe once asked for
+    # it) has nothing to serve.
+    async with emulator() as (_, c):
+        answer = await c.get("/_apis", version="7.1")
+        assert answer.status == 404
+        assert "not found" in answer.json()["message"]

@@ -245,10 +245,14 @@ class AdoClient:
 
     # -- one request, with retries ---------------------------------------------------------
 
-    async def get(self, url: str, *, method: str = "GET") -> Outcome:
+    async def get(
+        self, url: str, *, method: str = "GET", json_body: bytes | None = None
+    ) -> Outcome:
         """GET ``url`` and return a successful outcome, retrying what is worth retrying.
 
-        ``method`` is for the one ``OPTIONS`` route discovery of a run (no body either way).
+        ``method`` is for the one ``OPTIONS`` route discovery of a run, and for the read-only
+        ``POST`` queries ADO offers (batched check configurations), whose ``json_body`` is sent
+        as ``application/json``. Nothing here ever writes to the organization.
 
         Raises :class:`AuthError` when the credential is refused, :class:`NotVisible`
         for 401/403/404, and another :class:`AdoError` when retries or time run out.
@@ -256,7 +260,7 @@ class AdoClient:
         attempt = 0
         loop = asyncio.get_running_loop()
         while True:
-            outcome, rate, error, unreachable = await self._attempt(url, method)
+            outcome, rate, error, unreachable = await self._attempt(url, method, json_body)
             if unreachable:
                 if self.breaker.failure(loop.time()):
                     # The server is away: wait for it as one crawl, not as N retry budgets.
@@ -307,7 +311,7 @@ class AdoClient:
                 await asyncio.sleep(wait)
 
     async def _attempt(
-        self, url: str, method: str = "GET"
+        self, url: str, method: str = "GET", json_body: bytes | None = None
     ) -> tuple[Outcome | None, RateLimit, str | None, bool]:
         """Send one request; return its classified outcome, or a transport error text, and
         whether the failure says the server is unreachable (see :mod:`crawler.outage`)."""
@@ -328,10 +332,14 @@ class AdoClient:
             if self.stats.first_sent is None:
                 self.stats.first_sent = loop.time()
             try:
+                headers_out = {"Authorization": self._authorization}
+                if json_body is not None:
+                    headers_out["Content-Type"] = "application/json"
                 async with self._session.request(
                     method,
                     URL(url, encoded=True),
-                    headers={"Authorization": self._authorization},
+                    headers=headers_out,
+                    data=json_body,
                     allow_redirects=False,
                     timeout=timeout,
                 ) as resp:

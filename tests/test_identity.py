@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,6 +14,7 @@ from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.posture import PROTECTED_TYPES
 from crawler.emulator.server import run_emulator
 from crawler.identity import identity_sentence, parse_identity
+from crawler.posture import batch_check_items
 from crawler.schema import snapshot_schema
 from crawler.validate import Validator
 from tests.crawl_helpers import crawl
@@ -133,7 +135,14 @@ async def test_all_resources_record_permissions_and_checks_of_every_protected_re
     async with run_emulator(config) as emu:
         result, snapshot = await crawl(emu, tmp_path, resources="all")
         truth = emu.ground_truth()
+        checks_asked = [
+            (e.method, e.path.split("/")[2])
+            for e in emu.log.entries
+            if "/pipelines/checks/" in e.path.lower()
+        ]
     assert result.exit_code == 0, snapshot["errors"]
+    # The checks of a project's protected resources come in one batched query, not one each.
+    assert sorted(checks_asked) == sorted(("POST", p["id"]) for p in snapshot["projects"])
     listed = {
         (p["project"]["id"], p["resource"]["type"], p["resource"]["id"])
         for p in snapshot["pipeline_permissions"]
@@ -168,3 +177,35 @@ async def test_unreadable_permissions_are_errors_naming_each_resource(tmp_path: 
     failed = [e for e in snapshot["errors"] if e["resource"] == "pipeline_permissions"]
     assert failed
     assert all(e["status"] == 403 and e["item"]["id"].count("/") == 1 for e in failed)
+
+
+async def test_unreadable_checks_are_errors_naming_each_resource(tmp_path: Path) -> None:
+    config = EmulatorConfig(seed=5, projects=2, repos_per_project=1, permissions_readable=False)
+    async with run_emulator(config) as emu:
+        result, snapshot = await crawl(emu, tmp_path, resources="checks,service_endpoints")
+    assert result.exit_code == 4
+    assert snapshot["checks"] == []
+    failed = {e["item"]["id"] for e in snapshot["errors"] if e["resource"] == "checks"}
+    endpoints = {f"endpoint/{i['id']}" for i in snapshot["service_endpoints"]}
+    assert endpoints
+    assert endpoints <= failed  # each resource is not assessed, by name
+    assert all(e["status"] == 403 for e in snapshot["errors"] if e["resource"] == "checks")
+
+
+def test_a_batched_check_is_attributed_to_the_resource_it_names() -> None:
+    project = {"id": "p1", "name": "One"}
+    refs = [("endpoint", "E1", "prod"), ("queue", "7", "Default")]
+    answer = {
+        "count": 2,
+        "value": [
+            {"id": 1, "resource": {"type": "endpoint", "id": "e1"}, "type": {"name": "Approval"}},
+            {"id": 2, "resource": {"type": "queue", "id": "7"}, "type": {"name": "Task Check"}},
+        ],
+    }
+    items = batch_check_items(answer, project, refs)
+    assert [(i["id"], i["project"]) for i in items] == [(1, project), (2, project)]
+    stray = {"count": 1, "value": [{"id": 3, "resource": {"type": "queue", "id": "8"}}]}
+    with pytest.raises(ValueError, match="not asked for"):
+        batch_check_items(stray, project, refs)
+    with pytest.raises(ValueError, match="names no resource"):
+        batch_check_items({"count": 1, "value": [{"id": 4}]}, project, refs)

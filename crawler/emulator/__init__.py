@@ -28,14 +28,14 @@ if TYPE_CHECKING:
         FaultConfig,
         ThrottleConfig,
     )
-    from crawler.emulator.model import (
+    from crawler.emulator.protocol import CONTINUATION_HEADER
+    from crawler.emulator.server import RunningEmulator, run_emulator, serve_in_thread
+    from crawler.emulator.truth import (
         Unreachable,
         ground_truth,
         unreachable_scopes,
         visible_ground_truth,
     )
-    from crawler.emulator.protocol import CONTINUATION_HEADER
-    from crawler.emulator.server import RunningEmulator, run_emulator, serve_in_thread
 
 # Loaded on first use, so that importing crawler.emulator.config (the CLI does, for its
 # flags' defaults) does not pull the whole server and aiohttp into every command.
@@ -52,7 +52,7 @@ _HOMES = {
     ),
     **dict.fromkeys(
         ("Unreachable", "ground_truth", "unreachable_scopes", "visible_ground_truth"),
-        "crawler.emulator.model",
+        "crawler.emulator.truth",
     ),
     **dict.fromkeys(
         ("RunningEmulator", "run_emulator", "serve_in_thread"), "crawler.emulator.server"

@@ -20,19 +20,14 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from crawler.emulator.config import EmulatorConfig
+from crawler.emulator.definitions import definition_reference
 from crawler.emulator.faults import OUTAGE_KEY, FaultStats, Outage, fault_middleware
-from crawler.emulator.model import (
-    JsonDict,
-    Org,
-    Project,
-    Repository,
-    definition_reference,
-    identity_with_links,
-)
+from crawler.emulator.model import Org
 from crawler.emulator.posture import (
     POSTURE_KINDS,
     parse_posture_path,
 )
+from crawler.emulator.projects import Project, Repository
 from crawler.emulator.protocol import (
     access_denied,
     ado_error,
@@ -51,6 +46,7 @@ from crawler.emulator.protocol import (
     requested_top,
     truthy,
 )
+from crawler.emulator.seeded import JsonDict, identity_with_links
 from crawler.emulator.throttle import ThrottleStats, throttle_middleware
 from crawler.emulator.versions import (
     ALL_KINDS,

@@ -14,16 +14,9 @@ import uuid
 from collections.abc import Iterator, Sequence
 
 from crawler.emulator.config import EmulatorConfig
-from crawler.emulator.model import (
-    _PEOPLE,
-    JsonDict,
-    Org,
-    Project,
-    _date,
-    _guid,
-    _identity,
-    stable_rng,
-)
+from crawler.emulator.model import Org
+from crawler.emulator.projects import Project
+from crawler.emulator.seeded import PEOPLE, JsonDict, draw_date, draw_guid, identity_ref, stable_rng
 
 # Location ids (official SDK clients) of the routes served here, for OPTIONS {org}/_apis.
 POSTURE_LOCATIONS: tuple[JsonDict, ...] = (
@@ -163,7 +156,7 @@ def parse_posture_path(
 def identity_name(config: EmulatorConfig, scheme: str) -> str:
     """The display name ADO gives the caller: a build service for Bearer, a person for Basic."""
     if scheme == "basic" or config.bearer_is_user:
-        return _PEOPLE[0][0]
+        return PEOPLE[0][0]
     if config.scoped_project is not None:
         return f"{config.scoped_project} Build Service ({config.org})"
     return f"Project Collection Build Service ({config.org})"
@@ -176,7 +169,7 @@ def connection_data(org: Org, scheme: str) -> JsonDict:
     collection_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"collection:{config.org}:{config.seed}"))
     if scheme == "basic" or config.bearer_is_user:
         ident = str(uuid.uuid5(uuid.NAMESPACE_URL, f"user:{config.seed}"))
-        descriptor = f"Microsoft.IdentityModel.Claims.ClaimsIdentity;{_PEOPLE[0][1]}"
+        descriptor = f"Microsoft.IdentityModel.Claims.ClaimsIdentity;{PEOPLE[0][1]}"
     else:
         scope = collection_id
         if config.scoped_project is not None:
@@ -232,15 +225,15 @@ def general_settings(org: Org, project: Project) -> JsonDict:
 def secure_file(org: Org, p: int, i: int, base: str) -> JsonDict:
     """Secure file ``i`` of project ``p``: names and properties (the content is never served)."""
     rng = stable_rng(org.seed, "secure-file", p, i)
-    author = _identity(org.seed, rng.randrange(len(_PEOPLE)), base)
+    author = identity_ref(org.seed, rng.randrange(len(PEOPLE)), base)
     item: JsonDict = {
-        "id": _guid(rng),
+        "id": draw_guid(rng),
         "name": f"{('signing', 'deploy', 'ios-profile')[i % 3]}-{i}.{('pfx', 'pem', 'p12')[i % 3]}",
         "properties": {"owner": author["displayName"]},
         "createdBy": author,
-        "createdOn": _date(rng, 0, 1200),
+        "createdOn": draw_date(rng, 0, 1200),
         "modifiedBy": author,
-        "modifiedOn": _date(rng, 1200, 500),
+        "modifiedOn": draw_date(rng, 1200, 500),
     }
     secret = org.config.planted_secret
     if secret is not None:
@@ -289,8 +282,8 @@ def pipeline_permissions(
 ) -> JsonDict:
     """``ResourcePipelinePermissions`` of one resource as this project sees it."""
     rng = stable_rng(org.seed, "permissions", project.index, kind, resource_id)
-    author = _identity(org.seed, rng.randrange(len(_PEOPLE)), base)
-    when = _date(rng, 1000, 800)
+    author = identity_ref(org.seed, rng.randrange(len(PEOPLE)), base)
+    when = draw_date(rng, 1000, 800)
     everyone = open_to_all(org, project, kind, resource_id)
     pipelines = []
     if not everyone:
@@ -322,8 +315,8 @@ def _check(
     org: Org, project: Project, kind: str, resource_id: str, name: str, n: int, base: str
 ) -> JsonDict:
     rng = stable_rng(org.seed, "check", project.index, kind, resource_id, n)
-    author = _identity(org.seed, rng.randrange(len(_PEOPLE)), base)
-    approver = _identity(org.seed, rng.randrange(len(_PEOPLE)), base)
+    author = identity_ref(org.seed, rng.randrange(len(PEOPLE)), base)
+    approver = identity_ref(org.seed, rng.randrange(len(PEOPLE)), base)
     base_id = stable_rng(org.seed, "check-id", project.index, kind, resource_id).randrange(1, 10**6)
     check_id = base_id * 4 + n
     item: JsonDict = {
@@ -331,9 +324,9 @@ def _check(
         "version": 1,
         "url": f"{base}/{project.id}/_apis/pipelines/checks/configurations/{check_id}",
         "createdBy": author,
-        "createdOn": _date(rng, 0, 1200),
+        "createdOn": draw_date(rng, 0, 1200),
         "modifiedBy": author,
-        "modifiedOn": _date(rng, 1200, 500),
+        "modifiedOn": draw_date(rng, 1200, 500),
         "timeout": 43200,
         "resource": {"type": kind, "id": resource_id, "name": name},
     }

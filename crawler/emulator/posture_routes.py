@@ -14,7 +14,6 @@ import orjson
 from aiohttp import web
 
 from crawler.emulator.app import EmulatorState, Route, _identity
-from crawler.emulator.model import JsonDict, Project
 from crawler.emulator.posture import (
     PROTECTED_TYPES,
     checks_on,
@@ -24,6 +23,7 @@ from crawler.emulator.posture import (
     protected_resources,
     secure_files,
 )
+from crawler.emulator.projects import Project
 from crawler.emulator.protocol import (
     ado_error,
     bad_request,
@@ -33,6 +33,7 @@ from crawler.emulator.protocol import (
     project_not_found,
     repository_not_found,
 )
+from crawler.emulator.seeded import JsonDict
 
 
 def _denied(identity: str, what: str) -> web.Response:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.emulator.config import EmulatorConfig
-from crawler.emulator.model import JsonDict, Org
+from crawler.emulator.model import Org
 from crawler.emulator.posture import (
     check_kinds,
     checks_on,
@@ -21,6 +21,7 @@ from crawler.emulator.posture import (
     protected_resources,
     secure_files,
 )
+from crawler.emulator.seeded import JsonDict
 
 
 def posture_truth(config: EmulatorConfig, base_url: str, *, visible: bool = False) -> JsonDict:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import orjson
 from aiohttp import web
 
-from crawler.emulator.model import JsonDict
+from crawler.emulator.seeded import JsonDict
 
 CONTINUATION_HEADER = "x-ms-continuationtoken"
 JSON_TYPE = "application/json; charset=utf-8; api-version=7.1"

@@ -23,8 +23,9 @@ from crawler.emulator.app import (
 )
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.faults import OUTAGE_KEY, Outage
-from crawler.emulator.model import JsonDict, Unreachable, ground_truth, unreachable_scopes
-from crawler.emulator.model import visible_ground_truth as _visible_ground_truth
+from crawler.emulator.seeded import JsonDict
+from crawler.emulator.truth import Unreachable, ground_truth, unreachable_scopes
+from crawler.emulator.truth import visible_ground_truth as _visible_ground_truth
 
 SHUTDOWN_TIMEOUT_S = 1.0
 

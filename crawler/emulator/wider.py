@@ -13,16 +13,15 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 from crawler.emulator.config import EmulatorConfig
-from crawler.emulator.model import (
-    _PEOPLE,
+from crawler.emulator.model import Org
+from crawler.emulator.projects import Project, Repository
+from crawler.emulator.seeded import (
+    PEOPLE,
     Draw,
     JsonDict,
-    Org,
-    Project,
-    Repository,
-    _date,
-    _guid,
-    _identity,
+    draw_date,
+    draw_guid,
+    identity_ref,
     stable_rng,
 )
 
@@ -120,7 +119,7 @@ def release_definition(org: Org, p: int, i: int, base: str, *, expand: bool = Fa
     rbase = release_base(config, base)  # every URL of a vsrm answer uses the vsrm base
     repos = [r for r in org.repositories(p) if not r.hidden]
     repo_name = repos[i % len(repos)].name if repos else "app"
-    author = _identity(org.seed, rng.randrange(len(_PEOPLE)), rbase)
+    author = identity_ref(org.seed, rng.randrange(len(PEOPLE)), rbase)
     item: JsonDict = {
         "source": rng.choice(("userInterface", "restApi")),
         "id": rid,
@@ -128,9 +127,9 @@ def release_definition(org: Org, p: int, i: int, base: str, *, expand: bool = Fa
         "name": rng.choice(_RELEASE_NAMES).format(repo=repo_name, i=i),
         "description": None,
         "createdBy": author,
-        "createdOn": _date(rng, 0, 900),
+        "createdOn": draw_date(rng, 0, 900),
         "modifiedBy": author,
-        "modifiedOn": _date(rng, 900, 600),
+        "modifiedOn": draw_date(rng, 900, 600),
         "path": rng.choice(("\\", "\\", "\\Deploy")),
         "variableGroups": None,
         "releaseNameFormat": "Release-$(rev:r)",
@@ -146,7 +145,7 @@ def release_definition(org: Org, p: int, i: int, base: str, *, expand: bool = Fa
             "webAccessUri": None,
             "description": "",
             "releaseDefinition": {"id": rid},
-            "createdOn": _date(rng, 600, 1200),
+            "createdOn": draw_date(rng, 600, 1200),
             "createdBy": author,
             "modifiedBy": None,
             "reason": rng.choice(("manual", "continuousIntegration", "schedule")),
@@ -186,7 +185,7 @@ def _release_environment(org: Org, rng: Draw, p: int, rid: int, k: int, base: st
         "id": rid * 10 + k + 1,
         "name": _ENV_WORDS[k % len(_ENV_WORDS)],
         "rank": k + 1,
-        "owner": _identity(org.seed, rng.randrange(len(_PEOPLE)), base),
+        "owner": identity_ref(org.seed, rng.randrange(len(PEOPLE)), base),
         "variables": _variables(org.config, rng, f"release-{p}-{rid}-{k}", 2),
         "variableGroups": [],
         "preDeployApprovals": {
@@ -216,7 +215,7 @@ def variable_group(org: Org, p: int, i: int, base: str) -> JsonDict:
     project = org.project(p)
     rng = stable_rng(org.seed, "variable-group", p, i)
     gid = p * config.variable_groups_per_project + i + 1
-    author = _identity(org.seed, rng.randrange(len(_PEOPLE)), base)
+    author = identity_ref(org.seed, rng.randrange(len(PEOPLE)), base)
     vault = rng.random() < 0.25
     item: JsonDict = {
         "variables": _variables(config, rng, f"group-{gid}", rng.randrange(1, 5)),
@@ -225,9 +224,9 @@ def variable_group(org: Org, p: int, i: int, base: str) -> JsonDict:
         "name": f"{rng.choice(('shared', 'deploy', 'secrets', 'config'))}-{_ENV_WORDS[i % 6]}-{i}",
         "description": rng.choice(("", "Settings for the deployment", "Ünïcode & <stuff>")),
         "createdBy": author,
-        "createdOn": _date(rng, 0, 1200),
+        "createdOn": draw_date(rng, 0, 1200),
         "modifiedBy": author,
-        "modifiedOn": _date(rng, 1200, 500),
+        "modifiedOn": draw_date(rng, 1200, 500),
         "isShared": False,
         "variableGroupProjectReferences": [
             {
@@ -239,9 +238,9 @@ def variable_group(org: Org, p: int, i: int, base: str) -> JsonDict:
     }
     if vault:
         item["providerData"] = {
-            "serviceEndpointId": _guid(rng),
+            "serviceEndpointId": draw_guid(rng),
             "vault": _secret(config, f"vault-{gid}") or f"kv-fabrikam-{gid}",
-            "lastRefreshedOn": _date(rng, 1500, 100),
+            "lastRefreshedOn": draw_date(rng, 1500, 100),
         }
     return item
 
@@ -270,15 +269,15 @@ def environment(org: Org, p: int, i: int, base: str) -> JsonDict:
     """Pipeline environment ``i`` of project ``p`` (org-unique id)."""
     project = org.project(p)
     rng = stable_rng(org.seed, "environment", p, i)
-    author = _identity(org.seed, rng.randrange(len(_PEOPLE)), base)
+    author = identity_ref(org.seed, rng.randrange(len(PEOPLE)), base)
     return {
         "id": p * org.config.environments_per_project + i + 1,
         "name": f"{_ENV_WORDS[i % len(_ENV_WORDS)]}{'' if i < 6 else i}",
         "description": rng.choice(("", "Where things run")),
         "createdBy": author,
-        "createdOn": _date(rng, 0, 1200),
+        "createdOn": draw_date(rng, 0, 1200),
         "lastModifiedBy": author,
-        "lastModifiedOn": _date(rng, 1200, 500),
+        "lastModifiedOn": draw_date(rng, 1200, 500),
         "project": _pref(project),
     }
 
@@ -289,7 +288,7 @@ def environment(org: Org, p: int, i: int, base: str) -> JsonDict:
 def _endpoint_home(org: Org, p: int, i: int) -> tuple[str, list[int]]:
     """(endpoint id, project indices it is shared with, owner first)."""
     rng = stable_rng(org.seed, "endpoint-home", p, i)
-    guid = _guid(rng)
+    guid = draw_guid(rng)
     shared = [p]
     if org.config.projects > 1 and rng.random() < 0.3:
         shared.append((p + 1 + rng.randrange(org.config.projects - 1)) % org.config.projects)
@@ -302,15 +301,15 @@ def service_endpoint(org: Org, p: int, i: int, base: str) -> JsonDict:
     rng = stable_rng(org.seed, "endpoint", p, i)
     guid, shared = _endpoint_home(org, p, i)
     kind, scheme, url = _ENDPOINT_KINDS[rng.randrange(len(_ENDPOINT_KINDS))]
-    author = _identity(org.seed, rng.randrange(len(_PEOPLE)), base)
-    parameters: JsonDict = {"tenantid": _guid(rng), "serviceprincipalid": _guid(rng)}
+    author = identity_ref(org.seed, rng.randrange(len(PEOPLE)), base)
+    parameters: JsonDict = {"tenantid": draw_guid(rng), "serviceprincipalid": draw_guid(rng)}
     secret = _secret(config, f"endpoint-{guid}")
     parameters["serviceprincipalkey" if kind == "azurerm" else "password"] = secret
     data: JsonDict = {
         "environment": "AzureCloud",
         "scopeLevel": "Subscription",
         "creationMode": "Manual",
-        "subscriptionId": _guid(rng),
+        "subscriptionId": draw_guid(rng),
     }
     if secret is not None:
         data["accessToken"] = secret
@@ -378,8 +377,8 @@ def policy(org: Org, p: int, i: int, base: str) -> JsonDict:
     pid = i + 1
     url = f"{base}/{project.id}/_apis/policy/configurations/{pid}"
     return {
-        "createdBy": _identity(org.seed, rng.randrange(len(_PEOPLE)), base),
-        "createdDate": _date(rng, 300, 1200),
+        "createdBy": identity_ref(org.seed, rng.randrange(len(PEOPLE)), base),
+        "createdDate": draw_date(rng, 300, 1200),
         "isEnabled": rng.random() < 0.85,
         "isBlocking": rng.random() < 0.8,
         "isDeleted": False,
@@ -410,8 +409,8 @@ def last_commits(org: Org, repo: Repository, base: str) -> list[JsonDict]:
     project = org.project(repo.project)
     rng = stable_rng(org.seed, "commit", repo.project, repo.index)
     sha = f"{rng.getrandbits(160):040x}"
-    name, email = _PEOPLE[rng.randrange(len(_PEOPLE))]
-    when = _date(rng, 0, 2000)
+    name, email = PEOPLE[rng.randrange(len(PEOPLE))]
+    when = draw_date(rng, 0, 2000)
     person = {"name": name, "email": email, "date": when}
     return [
         {
@@ -435,7 +434,7 @@ def latest_builds(org: Org, p: int, i: int, base: str) -> JsonDict:
     did = org.definition_id(p, i)
 
     def build(n: int, running: bool) -> JsonDict:
-        queued = _date(rng, 0, 2000)
+        queued = draw_date(rng, 0, 2000)
         out: JsonDict = {
             "id": did * 1000 + n,
             "buildNumber": f"{queued[:10].replace('-', '')}.{n}",

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from crawler.emulator.app import EmulatorState, Route, _identity
-from crawler.emulator.model import JsonDict, Project
+from crawler.emulator.projects import Project
 from crawler.emulator.protocol import (
     ado_error,
     bad_request,
@@ -24,6 +24,7 @@ from crawler.emulator.protocol import (
     repository_not_found,
     requested_top,
 )
+from crawler.emulator.seeded import JsonDict
 from crawler.emulator.wider import last_commits, project_items, release_base
 
 

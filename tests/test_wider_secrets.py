@@ -17,7 +17,7 @@ from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.model import Org
 from crawler.emulator.posture import checks_on, protected_resources, secure_files
 from crawler.emulator.server import run_emulator
-from crawler.emulator.wider import wider_truth
+from crawler.emulator.wider_truth import wider_truth
 from crawler.report.model import build_inventory
 from crawler.resources import REGISTRY
 from crawler.snapshot import encode_item, normalize_item

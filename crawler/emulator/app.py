@@ -58,7 +58,9 @@ from crawler.emulator.versions import (
     released_of,
     route_for_kind,
 )
-from crawler.emulator.wider import RELEASE_AREA_ID, WIDER_PATHS, latest_builds, release_base
+from crawler.emulator.wider import WIDER_PATHS
+from crawler.emulator.wider_activity import latest_builds
+from crawler.emulator.wider_release import RELEASE_AREA_ID, release_base
 
 DEFAULT_PAGE_CACHE_BYTES = 128 * 1024 * 1024
 

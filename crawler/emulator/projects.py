@@ -98,3 +98,8 @@ def project_ref(project: Project, base: str) -> JsonDict:
     out = project.item(base)
     out.pop("description", None)
     return out
+
+
+def short_ref(project: Project) -> JsonDict:
+    """``{id, name}``: how wider items (and the crawl) name their project."""
+    return {"id": project.id, "name": project.name}

@@ -1,5 +1,5 @@
 """Deterministic draws keyed by the seed, and the seeded values every generator shares: dates,
-ids and people (IdentityRefs)."""
+ids, people (IdentityRefs), variable maps and the planted secrets."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import quote
+
+from crawler.emulator.config import EmulatorConfig
 
 JsonDict = dict[str, Any]
 T = TypeVar("T")
@@ -22,6 +24,8 @@ PEOPLE = (
     ("山田 太郎", "taro@fabrikam.example"),
     ("Alan Turing", "alan@fabrikam.example"),
 )
+# Names of stages and environments.
+ENV_WORDS = ("dev", "test", "staging", "production", "qa", "perf")
 _EPOCH = datetime(2019, 1, 1, tzinfo=UTC)
 
 
@@ -111,3 +115,24 @@ def identity_with_links(identity: JsonDict, base: str) -> JsonDict:
     """An IdentityRef as served: with ``_links.avatar`` (the ground truth has no links)."""
     avatar = f"{base}/_apis/GraphProfile/MemberAvatars/aad.{identity['id']}"
     return {"_links": {"avatar": {"href": avatar}}, **identity}
+
+
+def planted_secret(config: EmulatorConfig, where: str) -> str | None:
+    """The planted secret marker for ``where``, or None when no secret is planted."""
+    return None if config.planted_secret is None else f"{config.planted_secret}-{where}"
+
+
+def variables_map(config: EmulatorConfig, rng: Draw, where: str, count: int) -> JsonDict:
+    """A {name: {value, isSecret}} map: secret values come back null, like ADO; with a planted
+    secret, every value (a non-secret one too) carries the marker."""
+    out: JsonDict = {}
+    for k in range(count):
+        secret = k % 2 == 1
+        name = rng.choice(("connectionString", "apiKey", "region", "sku", "password", "url"))
+        name = f"{name}{k}"
+        planted = planted_secret(config, f"{where}-{name}")
+        if secret:
+            out[name] = {"value": planted, "isSecret": True}
+        else:
+            out[name] = {"value": planted or rng.choice(("westeurope", "S1", "https://x.example"))}
+    return out

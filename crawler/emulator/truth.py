@@ -9,7 +9,7 @@ from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.model import Org
 from crawler.emulator.posture_truth import posture_truth
 from crawler.emulator.seeded import JsonDict
-from crawler.emulator.wider import wider_truth
+from crawler.emulator.wider_truth import wider_truth
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ def _org_base(base_url: str) -> str:
 def ground_truth(config: EmulatorConfig, base_url: str) -> JsonDict:
     """The whole organization (hidden repositories included, scopes ignored) as served minus
     ``_links``: keys ``projects``, ``repositories``, ``pipelines`` (full build definitions),
-    and the wider resources of :func:`crawler.emulator.wider.wider_truth`."""
+    and the wider resources of :func:`crawler.emulator.wider_truth.wider_truth`."""
 
     org = Org(config)
     base = _org_base(base_url)

@@ -25,7 +25,9 @@ from crawler.emulator.protocol import (
     requested_top,
 )
 from crawler.emulator.seeded import JsonDict
-from crawler.emulator.wider import last_commits, project_items, release_base
+from crawler.emulator.wider import project_items
+from crawler.emulator.wider_activity import last_commits
+from crawler.emulator.wider_release import release_base
 
 
 def endpoints_denied(identity: str) -> web.Response:

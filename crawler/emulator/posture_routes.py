@@ -14,14 +14,12 @@ import orjson
 from aiohttp import web
 
 from crawler.emulator.app import EmulatorState, Route, _identity
-from crawler.emulator.posture import (
+from crawler.emulator.posture import connection_data, general_settings, secure_files
+from crawler.emulator.posture_checks import (
     PROTECTED_TYPES,
     checks_on,
-    connection_data,
-    general_settings,
     pipeline_permissions,
     protected_resources,
-    secure_files,
 )
 from crawler.emulator.projects import Project
 from crawler.emulator.protocol import (

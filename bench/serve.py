@@ -20,10 +20,10 @@ from typing import Any
 import orjson
 from aiohttp.typedefs import Middleware
 
-from crawler.emulator.app import EmulatorState, PageCache, state_of
 from crawler.emulator.config import EmulatorConfig, FaultConfig, ThrottleConfig
 from crawler.emulator.faults import fault_middleware
 from crawler.emulator.server import run_emulator
+from crawler.emulator.state import EmulatorState, PageCache, state_of
 from crawler.emulator.throttle import ThrottleStats, throttle_middleware
 
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crawler.emulator.config import EmulatorConfig
-from crawler.emulator.posture import PROTECTED_TYPES
+from crawler.emulator.posture_checks import PROTECTED_TYPES
 from crawler.emulator.server import run_emulator
 from crawler.identity import identity_sentence, parse_identity
 from crawler.posture import batch_check_items

@@ -17,9 +17,9 @@ import pytest
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from crawler.emulator.app import state_of
 from crawler.emulator.config import EmulatorConfig, FaultConfig, ThrottleConfig
 from crawler.emulator.server import run_emulator
+from crawler.emulator.state import state_of
 from tests.crawl_helpers import assert_matches_ground_truth, crawl
 
 SMALL = EmulatorConfig(seed=13, projects=4, repos_per_project=3, pipelines_per_project=12)

@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from crawler.emulator import EmulatorConfig, serve_in_thread
-from crawler.emulator.wider import wider_truth
+from crawler.emulator.wider_truth import wider_truth
 from crawler.locations import parse_version
 from crawler.resources import strip_links
 from tests.sdk_venvs import Unavailable, python_of

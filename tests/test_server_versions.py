@@ -18,7 +18,7 @@ from crawler.client import AdoClient, ClientOptions
 from crawler.crawl import CrawlPlan, CrawlState, crawl_org
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.server import RunningEmulator, run_emulator
-from crawler.emulator.wider import wider_truth
+from crawler.emulator.wider_truth import wider_truth
 from crawler.errors import CrawlerError
 from crawler.locations import parse_version
 from crawler.schema import snapshot_schema

@@ -14,9 +14,9 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from crawler.emulator.app import state_of
 from crawler.emulator.config import EmulatorConfig, ThrottleConfig
 from crawler.emulator.server import run_emulator
+from crawler.emulator.state import state_of
 from tests.crawl_helpers import assert_matches_ground_truth, crawl
 
 ORG = EmulatorConfig(seed=21, projects=30, repos_per_project=1, pipelines_per_project=30)

@@ -15,9 +15,10 @@ from crawler.audit.render import render_json, render_markdown, render_text
 from crawler.audit.sarif import render_sarif
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.model import Org
-from crawler.emulator.posture import checks_on, protected_resources, secure_files
+from crawler.emulator.posture import secure_files
+from crawler.emulator.posture_checks import checks_on, protected_resources
 from crawler.emulator.server import run_emulator
-from crawler.emulator.wider import wider_truth
+from crawler.emulator.wider_truth import wider_truth
 from crawler.report.model import build_inventory
 from crawler.resources import REGISTRY
 from crawler.snapshot import encode_item, normalize_item

@@ -86,7 +86,7 @@ async def _demo(args: argparse.Namespace) -> int:
         config = replace(config, server_version="2019", org="DefaultCollection")
         flags.update(resources="all")
     if args.scenario == "project-scoped":
-        from crawler.emulator.model import ground_truth
+        from crawler.emulator.truth import ground_truth
 
         first = ground_truth(config, "http://127.0.0.1/")["projects"][0]["name"]
         config = replace(config, scoped_project=first)

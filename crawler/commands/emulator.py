@@ -299,7 +299,7 @@ def dump_ground_truth(config: EmulatorConfig, url: str, path: Path) -> None:
     """Write the ground truth of ``config`` served at ``url`` as orjson with sorted keys."""
     import orjson
 
-    from crawler.emulator.model import ground_truth
+    from crawler.emulator.truth import ground_truth
 
     data = orjson.dumps(ground_truth(config, url), option=orjson.OPT_SORT_KEYS)
     try:

@@ -13,14 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aiohttp.typedefs import Middleware
 
-    from crawler.emulator.app import (
-        STATE_KEY,
-        EmulatorState,
-        LogEntry,
-        RequestLog,
-        create_app,
-        state_of,
-    )
+    from crawler.emulator.app import create_app
     from crawler.emulator.config import (
         DEFAULT_TOKEN,
         FAULT_KINDS,
@@ -28,23 +21,25 @@ if TYPE_CHECKING:
         FaultConfig,
         ThrottleConfig,
     )
-    from crawler.emulator.model import (
+    from crawler.emulator.protocol import CONTINUATION_HEADER
+    from crawler.emulator.server import RunningEmulator, run_emulator, serve_in_thread
+    from crawler.emulator.state import STATE_KEY, EmulatorState, LogEntry, RequestLog, state_of
+    from crawler.emulator.truth import (
         Unreachable,
         ground_truth,
         unreachable_scopes,
         visible_ground_truth,
     )
-    from crawler.emulator.protocol import CONTINUATION_HEADER
-    from crawler.emulator.server import RunningEmulator, run_emulator, serve_in_thread
 
 # Loaded on first use, so that importing crawler.emulator.config (the CLI does, for its
 # flags' defaults) does not pull the whole server and aiohttp into every command.
 _HOMES = {
     "Middleware": "aiohttp.typedefs",
     "CONTINUATION_HEADER": "crawler.emulator.protocol",
+    "create_app": "crawler.emulator.app",
     **dict.fromkeys(
-        ("STATE_KEY", "EmulatorState", "LogEntry", "RequestLog", "create_app", "state_of"),
-        "crawler.emulator.app",
+        ("STATE_KEY", "EmulatorState", "LogEntry", "RequestLog", "state_of"),
+        "crawler.emulator.state",
     ),
     **dict.fromkeys(
         ("DEFAULT_TOKEN", "FAULT_KINDS", "EmulatorConfig", "FaultConfig", "ThrottleConfig"),
@@ -52,7 +47,7 @@ _HOMES = {
     ),
     **dict.fromkeys(
         ("Unreachable", "ground_truth", "unreachable_scopes", "visible_ground_truth"),
-        "crawler.emulator.model",
+        "crawler.emulator.truth",
     ),
     **dict.fromkeys(
         ("RunningEmulator", "run_emulator", "serve_in_thread"), "crawler.emulator.server"

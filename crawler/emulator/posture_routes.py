@@ -13,17 +13,14 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from crawler.emulator.app import EmulatorState, Route, _identity
-from crawler.emulator.model import JsonDict, Project
-from crawler.emulator.posture import (
+from crawler.emulator.posture import build_service, connection_data, general_settings, secure_files
+from crawler.emulator.posture_checks import (
     PROTECTED_TYPES,
     checks_on,
-    connection_data,
-    general_settings,
     pipeline_permissions,
     protected_resources,
-    secure_files,
 )
+from crawler.emulator.projects import Project
 from crawler.emulator.protocol import (
     ado_error,
     bad_request,
@@ -33,6 +30,9 @@ from crawler.emulator.protocol import (
     project_not_found,
     repository_not_found,
 )
+from crawler.emulator.routing import Route
+from crawler.emulator.seeded import JsonDict
+from crawler.emulator.state import EmulatorState
 
 
 def _denied(identity: str, what: str) -> web.Response:
@@ -54,7 +54,7 @@ def _project(state: EmulatorState, route: Route) -> Project | web.Response:
     if state.org.project_visible(project):
         return project
     if route.kind == "general_settings":  # the build area answers like build definitions
-        return not_authorized(_identity(state.config))
+        return not_authorized(build_service(state.config))
     return project_not_found(route.project)  # distributedtask and pipelines: TF200016
 
 
@@ -63,7 +63,7 @@ def _resource_failure(
 ) -> web.Response | None:
     """Why this resource's permissions or checks cannot be read, or None."""
     config = state.config
-    identity = _identity(config)
+    identity = build_service(config)
     if kind not in PROTECTED_TYPES:
         return bad_request(f"The resource type '{kind}' is not supported.")
     if not config.permissions_readable:

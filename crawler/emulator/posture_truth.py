@@ -1,8 +1,9 @@
 """Ground truth of the emulated posture: every posture item as the crawl stores it, and the
 risks the seed plants, named by the audit rule that must find each (for tests).
 
-The planted risks are derived from the seeding functions of :mod:`crawler.emulator.posture`,
-not from the audit's code, so a test comparing the two checks the audit against the emulator.
+The planted risks are derived from the seeding functions of :mod:`crawler.emulator.posture`
+and :mod:`crawler.emulator.posture_checks`, not from the audit's code, so a test comparing the
+two checks the audit against the emulator.
 """
 
 from __future__ import annotations
@@ -10,17 +11,18 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.emulator.config import EmulatorConfig
-from crawler.emulator.model import JsonDict, Org
-from crawler.emulator.posture import (
+from crawler.emulator.model import Org
+from crawler.emulator.posture import general_settings, secure_files
+from crawler.emulator.posture_checks import (
     check_kinds,
     checks_on,
-    general_settings,
     is_production_like,
     open_to_all,
     pipeline_permissions,
     protected_resources,
-    secure_files,
 )
+from crawler.emulator.seeded import JsonDict
+from crawler.emulator.wider import project_items
 
 
 def posture_truth(config: EmulatorConfig, base_url: str, *, visible: bool = False) -> JsonDict:
@@ -108,8 +110,6 @@ def planted_risks(config: EmulatorConfig, base_url: str) -> set[tuple[str, str, 
                 found.add(("production-environment-without-approval", project.id, rid))
             if kind == "endpoint" and not kinds:
                 found.add(("endpoint-without-checks", project.id, rid))
-    from crawler.emulator.wider import project_items
-
     for project in org.projects():
         for group in project_items(org, "variable_groups", project, base):
             secret = any(

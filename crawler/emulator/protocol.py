@@ -1,7 +1,8 @@
 """The emulator's protocol pieces: constants, ADO-shaped errors, auth, api-version, tokens.
 
 Everything here is a pure function of its arguments (or builds one response from them), so
-the handlers in :mod:`crawler.emulator.app` and :mod:`crawler.emulator.wider_routes` share it.
+the handlers in :mod:`crawler.emulator.core_routes`, :mod:`crawler.emulator.wider_routes` and
+:mod:`crawler.emulator.posture_routes` share it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 import orjson
 from aiohttp import web
 
-from crawler.emulator.model import JsonDict
+from crawler.emulator.seeded import JsonDict
 
 CONTINUATION_HEADER = "x-ms-continuationtoken"
 JSON_TYPE = "application/json; charset=utf-8; api-version=7.1"
@@ -48,6 +49,16 @@ def json_response(body: bytes, status: int = 200, token: str | None = None) -> w
 def ado_error(status: int, message: str, type_key: str, type_name: str) -> web.Response:
     """A JSON error response the way ADO shapes it."""
     return json_response(error_body(message, type_key, type_name), status=status)
+
+
+def resource_not_found(path: str) -> web.Response:
+    """404, as for a path where nothing lives (or a route this server version lacks)."""
+    return ado_error(
+        404,
+        f"The resource at {path} was not found.",
+        "NotFoundException",
+        "System.Web.Http.HttpResponseException, System.Web.Http",
+    )
 
 
 def project_not_found(name: str) -> web.Response:

@@ -15,16 +15,13 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from crawler.emulator.app import (
-    DEFAULT_PAGE_CACHE_BYTES,
-    STATE_KEY,
-    RequestLog,
-    create_app,
-)
+from crawler.emulator.app import create_app
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.faults import OUTAGE_KEY, Outage
-from crawler.emulator.model import JsonDict, Unreachable, ground_truth, unreachable_scopes
-from crawler.emulator.model import visible_ground_truth as _visible_ground_truth
+from crawler.emulator.seeded import JsonDict
+from crawler.emulator.state import DEFAULT_PAGE_CACHE_BYTES, STATE_KEY, RequestLog
+from crawler.emulator.truth import Unreachable, ground_truth, unreachable_scopes
+from crawler.emulator.truth import visible_ground_truth as _visible_ground_truth
 
 SHUTDOWN_TIMEOUT_S = 1.0
 

@@ -51,7 +51,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from crawler.emulator.model import JsonDict
+from crawler.emulator.seeded import JsonDict
 
 Version = tuple[int, int]
 NEVER: Version = (0, 0)

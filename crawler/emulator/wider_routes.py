@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from crawler.emulator.app import EmulatorState, Route, _identity
-from crawler.emulator.model import JsonDict, Project
+from crawler.emulator.posture import build_service
+from crawler.emulator.projects import Project
 from crawler.emulator.protocol import (
     ado_error,
     bad_request,
@@ -23,8 +23,14 @@ from crawler.emulator.protocol import (
     project_not_found,
     repository_not_found,
     requested_top,
+    resource_not_found,
 )
-from crawler.emulator.wider import last_commits, project_items, release_base
+from crawler.emulator.routing import Route
+from crawler.emulator.seeded import JsonDict
+from crawler.emulator.state import EmulatorState
+from crawler.emulator.wider import project_items
+from crawler.emulator.wider_activity import last_commits
+from crawler.emulator.wider_release import release_base
 
 
 def endpoints_denied(identity: str) -> web.Response:
@@ -36,15 +42,6 @@ def endpoints_denied(identity: str) -> web.Response:
         "AccessCheckException",
         "Microsoft.TeamFoundation.Framework.Server.AccessCheckException, "
         "Microsoft.TeamFoundation.Framework.Server",
-    )
-
-
-def _not_found(path: str) -> web.Response:
-    return ado_error(
-        404,
-        f"The resource at {path} was not found.",
-        "NotFoundException",
-        "System.Web.Http.HttpResponseException, System.Web.Http",
     )
 
 
@@ -83,7 +80,7 @@ def _scope(state: EmulatorState, route: Route) -> tuple[Project | None, web.Resp
     if state.org.project_visible(project):
         return project, None
     if route.kind == "release_definitions":
-        return None, not_authorized(_identity(state.config))
+        return None, not_authorized(build_service(state.config))
     return None, project_not_found(route.project)
 
 
@@ -95,7 +92,7 @@ def serve_wider(
     if route.kind == "release_definitions":
         wanted = urlsplit(release_base(config, base)).hostname
         if urlsplit(base).hostname != wanted:
-            return _not_found(request.path)  # the release area lives on its own host
+            return resource_not_found(request.path)  # the release area lives on its own host
     project, failure = _scope(state, route)
     if failure is not None:
         return failure
@@ -103,7 +100,7 @@ def serve_wider(
     if route.kind == "commits":
         return _commits(state, request, route, project, base)
     if route.kind == "service_endpoints" and not config.endpoints_readable:
-        return endpoints_denied(_identity(config))
+        return endpoints_denied(build_service(config))
     expands = {e.strip().lower() for e in request.query.get("$expand", "").split(",")}
     expand = bool(expands & {"environments", "artifacts"})
     items = project_items(state.org, route.kind, project, base, expand=expand)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import orjson
 
 from crawler.emulator import EmulatorConfig, ground_truth
-from crawler.emulator.model import Org, definition_reference
+from crawler.emulator.definitions import definition_reference
+from crawler.emulator.model import Org
 
 BASE = "http://127.0.0.1:8080/fabrikam"
 

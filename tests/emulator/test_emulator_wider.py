@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.emulator.wider import wider_truth
+from crawler.emulator.wider_truth import wider_truth
 from tests.emulator.conftest import EmulatorFactory, strip_links
 
 

@@ -35,7 +35,6 @@ class Owner(Protocol):
 
     def trouble(self, verb: str, exc: OSError) -> CrawlerError:
         """The error for a failed read or write of the working files."""
-        ...
 
 
 class _Segment(NamedTuple):

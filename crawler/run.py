@@ -35,7 +35,8 @@ from crawler.errors import (
 from crawler.identity import parse_identity
 from crawler.progress import Progress, summary
 from crawler.second_pass import second_pass
-from crawler.snapshot import SnapshotWriter, build_header
+from crawler.snapshot import SnapshotWriter
+from crawler.snapshot_header import build_header
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,10 @@ import orjson
 import pytest
 
 from crawler.pipeline import command, escape_property, log_issue
-from crawler.snapshot import (
-    SnapshotWriter,
-    build_header,
-    normalize_item,
-    rfc3339,
-    sort_key,
-    strip_links,
-)
+from crawler.resources import strip_links
+from crawler.snapshot import SnapshotWriter
+from crawler.snapshot_encode import normalize_item, sort_key
+from crawler.snapshot_header import build_header, rfc3339
 
 T0 = datetime(2026, 11, 28, 1, 2, 3, 456789, tzinfo=UTC)
 
@@ -106,9 +102,9 @@ def write_batched(tmp_path: Path, entries: list[tuple[str, dict[str, Any]]], nam
 def test_batches_per_project_give_the_same_snapshot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import crawler.snapshot
+    from crawler import snapshot_output
 
-    monkeypatch.setattr(crawler.snapshot, "_SMALL_COPY", 1)  # every segment copied by the kernel
+    monkeypatch.setattr(snapshot_output, "_SMALL_COPY", 1)  # every segment copied by the kernel
     entries = items(12)
     random.Random(7).shuffle(entries)
     assert write_batched(tmp_path, entries, "batched.json") == write(tmp_path, items(12), "a.json")
@@ -118,15 +114,15 @@ def test_batches_per_project_give_the_same_snapshot(
 def test_split_batches_and_duplicates_merge_item_by_item(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import crawler.snapshot
+    from crawler import snapshot_spill
 
-    monkeypatch.setattr(crawler.snapshot, "SEGMENT_BUDGET", 300)  # batches split after a few
-    monkeypatch.setattr(crawler.snapshot, "INDEX_LINE", 2)  # several index lines per segment
+    monkeypatch.setattr(snapshot_spill, "SEGMENT_BUDGET", 300)  # batches split after a few
+    monkeypatch.setattr(snapshot_spill, "INDEX_LINE", 2)  # several index lines per segment
     entries = items(20)
     entries += entries[5:40]  # duplicates, in other segments
     random.Random(2).shuffle(entries)
     split = write_batched(tmp_path, entries, "split.json")
-    monkeypatch.setattr(crawler.snapshot, "SEGMENT_BUDGET", 1 << 30)
+    monkeypatch.setattr(snapshot_spill, "SEGMENT_BUDGET", 1 << 30)
     assert split == write(tmp_path, items(20), "whole.json")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["split.json", "whole.json"]
 
@@ -134,9 +130,9 @@ def test_split_batches_and_duplicates_merge_item_by_item(
 def test_memory_held_stays_within_the_budget(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import crawler.snapshot
+    from crawler import snapshot_spill
 
-    monkeypatch.setattr(crawler.snapshot, "SEGMENT_BUDGET", 1000)
+    monkeypatch.setattr(snapshot_spill, "SEGMENT_BUDGET", 1000)
     writer = SnapshotWriter(tmp_path / "s.json", ["pipelines"])
     batches = [writer.batch("pipelines") for _ in range(5)]  # five listings at once
     peak = 0
@@ -175,12 +171,12 @@ def test_copy_falls_back_when_the_kernel_cannot(
     import errno
     import os
 
-    import crawler.snapshot
+    from crawler import snapshot_output
 
     def refuse(*args: Any, **kwargs: Any) -> int:
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
-    monkeypatch.setattr(crawler.snapshot, "_SMALL_COPY", 1)
+    monkeypatch.setattr(snapshot_output, "_SMALL_COPY", 1)
     expected = write_batched(tmp_path, items(9), "kernel.json")
     monkeypatch.setattr(os, "copy_file_range", refuse)
     assert write_batched(tmp_path, items(9), "memory.json") == expected
@@ -197,7 +193,7 @@ def test_a_closed_batch_takes_no_items(tmp_path: Path) -> None:
 
 
 def test_clusters_join_overlapping_ranges_only() -> None:
-    from crawler.snapshot import _Segment, clusters
+    from crawler.snapshot_spill import _Segment, clusters
 
     def seg(seq: int, first: str, last: str) -> _Segment:
         return _Segment((first,), (last,), seq, 0, 0, 1, 0, 0)
@@ -261,7 +257,7 @@ def test_variables_keep_exactly_the_declared_flags() -> None:
 
 
 def test_identity_and_queue_links_are_dropped_on_the_fast_path() -> None:
-    from crawler.snapshot import encode_item
+    from crawler.snapshot_encode import encode_item
 
     definition = {
         "id": 7,
@@ -323,7 +319,7 @@ def test_logging_command_shape() -> None:
 def test_write_all_finishes_a_short_writev(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from crawler import snapshot
+    from crawler import snapshot_spill
 
     real = os.writev
 
@@ -331,8 +327,8 @@ def test_write_all_finishes_a_short_writev(tmp_path: Path, monkeypatch: pytest.M
         return real(fd, parts[:1])  # only the first buffer, as a full pipe or disk might
 
     monkeypatch.setattr(os, "writev", short)
-    monkeypatch.setattr(snapshot, "_IOV_MAX", 3)
+    monkeypatch.setattr(snapshot_spill, "_IOV_MAX", 3)
     target = tmp_path / "out"
     with target.open("wb") as out:
-        snapshot._write_all(out.fileno(), [b"ab", memoryview(b"cd"), b",", b"ef", b"g"])
+        snapshot_spill._write_all(out.fileno(), [b"ab", memoryview(b"cd"), b",", b"ef", b"g"])
     assert target.read_bytes() == b"abcd,efg"

@@ -21,7 +21,7 @@ from crawler.emulator.server import run_emulator
 from crawler.emulator.wider_truth import wider_truth
 from crawler.report.model import build_inventory
 from crawler.resources import REGISTRY
-from crawler.snapshot import encode_item, normalize_item
+from crawler.snapshot_encode import encode_item, normalize_item
 from tests.test_cli_crawl import run_cli
 from tests.wider_helpers import crawl_with_options
 

@@ -16,7 +16,8 @@ from crawler.crawl import CrawlPlan, CrawlState, crawl_org
 from crawler.emulator.server import RunningEmulator
 from crawler.emulator.wider import WIDER_KEYS
 from crawler.run import client_options
-from crawler.snapshot import SnapshotWriter, build_header
+from crawler.snapshot import SnapshotWriter
+from crawler.snapshot_header import build_header
 from tests.crawl_helpers import FAST
 
 WIDER = WIDER_KEYS  # every wider resource key, as the emulator serves them

@@ -14,8 +14,8 @@ import orjson
 from crawler import NAME, __version__
 from crawler.audit.engine import AuditResult, Finding, NotAssessed, counts, resource_ref
 from crawler.audit.rules import Rule
-from crawler.diff import md_cell
 from crawler.identity import identity_sentence
+from crawler.markdown_cell import md_cell
 
 MAX_ROWS = 50
 

@@ -28,8 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the command."""
+    # Deferred for start-up time (crawler.cli: ``--help`` loads no command's engine).
     from crawler.commands.validate import open_valid
-    from crawler.diff import RENDERERS, diff_files
+    from crawler.diff import diff_files
+    from crawler.diff_render import RENDERERS
 
     old, new = open_valid(args.old), open_valid(args.new)
     diff = diff_files(old, new)

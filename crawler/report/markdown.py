@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from crawler.diff import md_cell
 from crawler.identity import identity_sentence
+from crawler.markdown_cell import md_cell
 from crawler.report.findings import KINDS, Finding, advice, compute_findings
 from crawler.report.model import Inventory, project_rows, text
 from crawler.report.wider import present_tables, rows

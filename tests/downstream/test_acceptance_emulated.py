@@ -21,10 +21,12 @@ import jsonschema
 import orjson
 from downstream_data import Result
 
-from crawler.diff import diff_snapshots, diff_to_json, md_cell
+from crawler.diff import diff_snapshots
+from crawler.diff_render import diff_to_json
 from crawler.emulator import EmulatorConfig, ground_truth, run_emulator
 from crawler.emulator.model import Org
 from crawler.errors import EXIT_OK, EXIT_PARTIAL
+from crawler.markdown_cell import md_cell
 from crawler.report.csv import render_csv
 from crawler.report.markdown import render_markdown
 from crawler.report.model import build_inventory

@@ -18,7 +18,8 @@ from crawler.errors import UsageError
 from crawler.layout import write_layout
 from crawler.reader import open_snapshot
 from crawler.schema import snapshot_schema
-from crawler.snapshot import SnapshotWriter, build_header
+from crawler.snapshot import SnapshotWriter
+from crawler.snapshot_header import build_header
 from crawler.validate import Validator, iter_file_problems
 
 T0 = datetime(2026, 11, 28, 1, 2, 3, 456000, tzinfo=UTC)

@@ -30,7 +30,8 @@ from downstream_data import (
     repository,
 )
 
-from crawler.diff import diff_snapshots, render_json, render_markdown, render_text
+from crawler.diff import diff_snapshots
+from crawler.diff_render import render_json, render_markdown, render_text
 from crawler.merge import merge_snapshots
 from crawler.report.csv import render_csv
 from crawler.report.findings import compute_findings

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from crawler.advice import advice
-from crawler.audit.engine import run_audit
+from crawler.audit.engine import NotAssessed, run_audit
 from crawler.audit.rules import RULES_BY_ID
 from crawler.report.model import (
     Inventory,
@@ -284,10 +284,17 @@ def _engine_detail(kind: str, evidence: Mapping[str, Any]) -> str:
     return f"shared with {len(projects)} projects: {', '.join(projects)}"
 
 
-def engine_findings(inv: Inventory, stale_days: int) -> Iterator[Finding]:
-    """Unprotected default branches, stale pipelines and shared service connections."""
+def engine_findings(
+    inv: Inventory, stale_days: int, not_assessed: list[NotAssessed] | None = None
+) -> Iterator[Finding]:
+    """Unprotected default branches, stale pipelines and shared service connections; what
+    the snapshot cannot decide for them goes to ``not_assessed`` (never a finding, never a pass).
+    """
     rules = [RULES_BY_ID[rule] for rule in ENGINE_KINDS]
-    for f in run_audit(replace(inv, stale_days=stale_days), rules).findings:
+    result = run_audit(replace(inv, stale_days=stale_days), rules)
+    if not_assessed is not None:
+        not_assessed.extend(result.not_assessed)
+    for f in result.findings:
         kind = ENGINE_KINDS[f.rule.id]
         yield Finding(
             kind,
@@ -313,10 +320,16 @@ def _order(f: Finding) -> tuple[int, str, str, str, str, str, str]:
     )
 
 
-def compute_findings(inv: Inventory, *, stale_days: int | None = None) -> list[Finding]:
+def compute_findings(
+    inv: Inventory,
+    *,
+    stale_days: int | None = None,
+    not_assessed: list[NotAssessed] | None = None,
+) -> list[Finding]:
     """Every finding of the inventory, in a stable order (kind, organization, project, item).
 
-    ``stale_days`` defaults to the inventory's own (``report --stale-days``).
+    ``stale_days`` defaults to the inventory's own (``report --stale-days``); the scopes the
+    rule engine could not decide are added to ``not_assessed`` when a list is given.
     """
     if stale_days is None:
         stale_days = inv.stale_days
@@ -326,5 +339,5 @@ def compute_findings(inv: Inventory, *, stale_days: int | None = None) -> list[F
         found.extend(pipeline_findings(inv, org))
         found.extend(repository_findings(inv, org))
         found.extend(release_findings(inv, org, stale_days))
-    found.extend(engine_findings(inv, stale_days))
+    found.extend(engine_findings(inv, stale_days, not_assessed))
     return sorted(found, key=_order)

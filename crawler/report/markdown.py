@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from crawler.audit.engine import NotAssessed
 from crawler.identity import identity_sentence
 from crawler.markdown_cell import md_cell
 from crawler.report.findings import KINDS, Finding, advice, compute_findings
@@ -124,11 +125,26 @@ def _access(inv: Inventory, findings: Sequence[Finding]) -> list[str]:
     return out[:-1]
 
 
-def _findings(inv: Inventory, findings: Sequence[Finding]) -> list[str]:
+def _not_assessed(unknown: Sequence[NotAssessed]) -> list[str]:
+    """One line per rule the snapshot could not decide somewhere (unread is unknown)."""
+    if not unknown:
+        return []
+    out = ["", "### Not assessed", ""]
+    titles = sorted({n.rule.title for n in unknown})
+    for title in titles:
+        group = [n for n in unknown if n.rule.title == title]
+        reasons = md_cell("; ".join(sorted({n.reason for n in group})))
+        out.append(f"- {md_cell(title)}: {len(group)} scope(s) not assessed ({reasons})")
+    return out
+
+
+def _findings(
+    inv: Inventory, findings: Sequence[Finding], unknown: Sequence[NotAssessed] = ()
+) -> list[str]:
     out = ["## Findings", ""]
     rest = [f for f in findings if f.kind not in ACCESS_KINDS]
     if not rest:
-        return [*out, "No findings."]
+        return [*out, "No findings.", *_not_assessed(unknown)]
     counts = [
         [md_cell(KINDS[kind][1]), kind, KINDS[kind][0], str(sum(f.kind == kind for f in rest))]
         for kind in KINDS
@@ -149,7 +165,7 @@ def _findings(inv: Inventory, findings: Sequence[Finding]) -> list[str]:
         out += ["", f"### {KINDS[kind][1]} ({len(group)})", "", *_table(header, rows)]
         if len(group) > MAX_ROWS:
             out += ["", f"… and {len(group) - MAX_ROWS} more (the CSV report lists them all)."]
-    return out
+    return out + _not_assessed(unknown)
 
 
 def _wider(inv: Inventory) -> list[str]:
@@ -175,7 +191,8 @@ def _wider(inv: Inventory) -> list[str]:
 
 def render_markdown(inv: Inventory) -> str:
     """The whole Markdown summary of an inventory."""
-    findings = compute_findings(inv)
+    unknown: list[NotAssessed] = []
+    findings = compute_findings(inv, not_assessed=unknown)
     parts = [
         [_title(inv), ""],
         _identity(inv),
@@ -184,6 +201,6 @@ def render_markdown(inv: Inventory) -> str:
         _projects(inv),
         _wider(inv),
         _access(inv, findings),
-        _findings(inv, findings),
+        _findings(inv, findings, unknown),
     ]
     return "\n\n".join("\n".join(p).strip("\n") for p in parts if p) + "\n"

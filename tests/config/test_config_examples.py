@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import DEFAULTS, KEYS, load_settings
+from crawler.config import load_settings
+from crawler.settings import DEFAULTS, KEYS
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 EXAMPLES = sorted(CONFIG_DIR.glob("*.toml"))

@@ -11,17 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crawler.config import (
-    DEFAULTS,
-    KEYS,
-    KNOWN_RESOURCES,
-    Settings,
     add_settings_arguments,
     flags_from_args,
     glob_problem,
     load_settings,
-    project_selected,
 )
 from crawler.errors import EXIT_USAGE, UsageError
+from crawler.settings import DEFAULTS, KEYS, KNOWN_RESOURCES, Settings, project_selected
 
 ORG = "https://dev.azure.com/contoso/"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"

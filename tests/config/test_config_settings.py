@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from crawler.config import (
     add_settings_arguments,
     flags_from_args,
-    glob_problem,
     load_settings,
 )
 from crawler.errors import EXIT_USAGE, UsageError
 from crawler.settings import DEFAULTS, KEYS, KNOWN_RESOURCES, Settings, project_selected
+from crawler.settings_values import glob_problem
 
 ORG = "https://dev.azure.com/contoso/"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"

@@ -1,12 +1,8 @@
-"""The crawl's settings: built-in defaults < TOML file (--config) < environment < flags.
-
-Every rejected value raises :class:`~crawler.errors.UsageError` naming the key, where it came
-from, the bad value and what is allowed.
-"""
+"""Loading the settings: the TOML file (--config), the environment and the flags merged over
+the defaults (defaults < file < environment < flags), then checked as a whole."""
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import tomllib
 from collections.abc import Mapping
@@ -19,7 +15,6 @@ from crawler.settings import (
     KEYS,
     KEYS_BY_NAME,
     ORG_ENV,
-    Key,
     Settings,
     format_number,
 )
@@ -155,47 +150,3 @@ def load_settings(
             f"larger than backoff_max_s = {format_number(settings.backoff_max_s)}",
         )
     return settings
-
-
-# -- argparse -----------------------------------------------------------------------------
-
-
-def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add --config and one flag per setting; every default is None (= not given)."""
-    parser.add_argument(
-        "--config", type=Path, default=None, metavar="PATH", help="TOML file (see config/)"
-    )
-    for key in KEYS:
-        text = f"{key.help} (env {key.env}"
-        text += f"; {key.allowed()})" if key.allowed() else ")"
-        text = text.replace("%", "%%")
-        if key.kind == "bool":
-            parser.add_argument(
-                *key.flags,
-                action=argparse.BooleanOptionalAction,
-                default=None,
-                help=text,
-                dest=key.name,
-            )
-        elif key.kind == "globs":
-            parser.add_argument(
-                *key.flags, action="append", default=None, metavar="GLOB", help=text, dest=key.name
-            )
-        else:
-            metavar = _metavar(key)
-            parser.add_argument(*key.flags, default=None, metavar=metavar, help=text, dest=key.name)
-
-
-def _metavar(key: Key) -> str:
-    if key.choices:
-        return "{" + ",".join(key.choices) + "}"
-    if key.kind in ("org", "path", "resources"):
-        return {"org": "URL", "path": "PATH", "resources": "LIST"}[key.kind]
-    if key.name.endswith("_s"):
-        return "SECONDS"
-    return "MB" if key.name.endswith("_mb") else "N"
-
-
-def flags_from_args(args: argparse.Namespace) -> dict[str, object]:
-    """The settings flags of a namespace built with :func:`add_settings_arguments`."""
-    return {key.name: getattr(args, key.name, None) for key in KEYS}

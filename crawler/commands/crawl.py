@@ -30,10 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Resolve settings and credential, crawl, print the summary, return the exit code."""
-    from crawler.config import load_settings
     from crawler.credentials import resolve_credential
     from crawler.run import run_crawl
     from crawler.settings_args import flags_from_args
+    from crawler.settings_load import load_settings
 
     flags = flags_from_args(args)
     environ = dict(os.environ)

@@ -21,7 +21,6 @@ from typing import TextIO
 
 from crawler import pipeline
 from crawler.client import AdoClient, ClientOptions, Stats
-from crawler.config import DEFAULT_RESOURCES, Settings, project_selected
 from crawler.crawl import CrawlPlan, CrawlState, crawl_org
 from crawler.credentials import Credential
 from crawler.errors import (
@@ -35,6 +34,7 @@ from crawler.errors import (
 from crawler.identity import parse_identity
 from crawler.progress import Progress, summary
 from crawler.second_pass import second_pass
+from crawler.settings import DEFAULT_RESOURCES, Settings, project_selected
 from crawler.snapshot import SnapshotWriter
 from crawler.snapshot_header import build_header
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import orjson
 
-from crawler.config import load_settings
 from crawler.credentials import Credential
 from crawler.emulator.server import RunningEmulator
 from crawler.run import RunResult, crawl_to_file
+from crawler.settings_load import load_settings
 from crawler.unread import Unread
 
 FAST = {

@@ -11,11 +11,11 @@ from typing import Any
 import orjson
 
 from crawler.client import AdoClient, Stats
-from crawler.config import load_settings
 from crawler.crawl import CrawlPlan, CrawlState, crawl_org
 from crawler.emulator.server import RunningEmulator
 from crawler.emulator.wider import WIDER_KEYS
 from crawler.run import client_options
+from crawler.settings_load import load_settings
 from crawler.snapshot import SnapshotWriter
 from crawler.snapshot_header import build_header
 from tests.crawl_helpers import FAST

@@ -56,11 +56,11 @@ async def _demo(args: argparse.Namespace) -> int:
     import sys
     from dataclasses import replace
 
-    from crawler.config import load_settings
     from crawler.credentials import Credential
     from crawler.emulator.config import EmulatorConfig, FaultConfig, ThrottleConfig
     from crawler.emulator.server import run_emulator
     from crawler.run import crawl_to_file
+    from crawler.settings_load import load_settings
 
     config = EmulatorConfig(
         org="contoso-demo",

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import DEFAULTS, KEYS, load_settings
+from crawler.settings import DEFAULTS, KEYS
+from crawler.settings_load import load_settings
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 EXAMPLES = sorted(CONFIG_DIR.glob("*.toml"))

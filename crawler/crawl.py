@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from crawler import posture
 from crawler.ado import build_url, parse_list
 from crawler.client import AdoClient
+from crawler.crawl_plan import CrawlPlan, CrawlState, Sink, ref_of
 from crawler.discovery import discover_routes
 from crawler.errors import AdoError, AuthError, CrawlerError, NotVisible, ProtocolError
 from crawler.identity import fetch_connection_data
@@ -30,125 +31,8 @@ from crawler.resources import PROJECTS, REGISTRY, REPOSITORIES, Resource
 
 log = logging.getLogger(__name__)
 
-CORE_RESOURCES = ("projects", "repositories", "pipelines")
 # docs: extend/develop/work-with-urls; the release area's locationUrl is the vsrm host.
 RELEASE_AREA_ID = "efc2f575-36ef-48e9-b672-0c6fb4a48ac5"
-
-
-class Batch(Protocol):
-    """The items of one listing, stored together when the batch closes."""
-
-    def add(self, item: Mapping[str, Any]) -> None: ...
-    def extend(self, items: Iterable[Mapping[str, Any]]) -> None: ...
-    def __enter__(self) -> Batch: ...
-    def __exit__(self, *exc: object) -> None: ...
-
-
-class Sink(Protocol):
-    """Where crawled items go (the snapshot writer)."""
-
-    def add(self, resource: str, item: Mapping[str, Any]) -> None: ...
-    def batch(self, resource: str) -> Batch: ...
-
-
-@dataclass(frozen=True, slots=True)
-class CrawlPlan:
-    """What one crawl reads."""
-
-    base_url: str
-    resources: frozenset[str] = frozenset(CORE_RESOURCES)
-    vsrm_url: str | None = None  # release management host, when a resource needs it
-    options: frozenset[str] = frozenset()  # crawl options: latest_builds, release_expand
-    page_size: int = 500
-    auth_kind: str = "job"
-    selected: Callable[[str], bool] = lambda name: True
-    max_active_projects: int = 64  # projects crawled at the same time (bounds memory)
-    # Route discovery (crawler.discovery): the URL's kind (crawler.orgurl: cloud, legacy,
-    # server, loopback), whether to read the route table first, and the api-version per
-    # location id it gave (empty: every request sends the default version).
-    org_kind: str = "loopback"
-    discover: bool = True
-    versions: Mapping[str, str] = field(default_factory=dict)
-    # Resources asked for only because they are in the default set: where the server lacks
-    # one, it is left out of the run (and the header), not recorded as not_supported.
-    adaptive: frozenset[str] = frozenset()
-
-    def version(self, location: str) -> str | None:
-        """The negotiated api-version of a route (None: the default one)."""
-        return self.versions.get(location) if location else None
-
-    def base_for(self, host: str) -> str:
-        """The base URL of ``host`` ("org" or "vsrm")."""
-        if host == "vsrm":
-            return self.vsrm_url or self.base_url
-        return self.base_url
-
-
-@dataclass(slots=True)
-class CrawlState:
-    """What the crawl learnt beyond the items: errors and progress counters."""
-
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    projects_seen: int = 0
-    projects_done: int = 0
-    listed: set[tuple[str, str]] = field(default_factory=set)  # (resource, project id) read in full
-    listed_repo_ids: set[str] = field(default_factory=set)
-    deployment: str | None = None  # "services" or "server", once discovery has run
-    api_version: str | None = None  # the server's highest released api-version
-    # repository id -> (name, project ref) of TfsGit repositories pipelines point at
-    referenced_repos: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
-    connection: Any = None  # the connectionData answer (crawler.identity)
-    plan: CrawlPlan | None = None  # the plan after route discovery (for the second pass)
-    # default-set resources this server lacks (key -> why): not requested, so not errors
-    skipped: dict[str, str] = field(default_factory=dict)
-    project_refs: dict[str, dict[str, str]] = field(default_factory=dict)  # casefolded name
-
-    def note(
-        self, resource: str, items: Iterable[Mapping[str, Any]], project: Mapping[str, Any]
-    ) -> None:
-        """Remember what later steps need from a page of items (repositories pipelines use).
-
-        Only references to repositories no listing has returned yet are kept, so this
-        stays small however many pipelines there are.
-        """
-        if resource == "repositories":
-            for item in items:
-                repo_id = str(item.get("id"))
-                self.listed_repo_ids.add(repo_id)
-                self.referenced_repos.pop(repo_id, None)
-        elif resource == "pipelines":
-            listed, referenced = self.listed_repo_ids, self.referenced_repos
-            for item in items:
-                repo = item.get("repository")
-                if type(repo) is dict and repo.get("type") == "TfsGit" and repo.get("id"):
-                    repo_id = str(repo["id"])
-                    if repo_id not in listed and repo_id not in referenced:
-                        referenced[repo_id] = (str(repo.get("name", "")), _ref(project))
-
-    def record(
-        self,
-        resource: str,
-        project: Mapping[str, Any] | None,
-        exc: AdoError,
-        *,
-        item: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Note one scope that could not be read, and why."""
-        entry = {
-            "resource": resource,
-            "project": _ref(project) if project is not None else None,
-            "item": _ref(item) if item is not None else None,
-            "status": exc.status,
-            "code": exc.code,
-            "message": exc.message,
-        }
-        self.errors.append(entry)
-        where = f" in project {project.get('name')!r}" if project is not None else ""
-        log.info("%s%s not read: %s", resource, where, exc.message)
-
-
-def _ref(obj: Mapping[str, Any]) -> dict[str, str]:
-    return {"id": str(obj.get("id", "")), "name": str(obj.get("name", ""))}
 
 
 def parse_location_url(value: Any) -> str:
@@ -344,7 +228,7 @@ async def _crawl_projects(
                     if not plan.selected(str(project.get("name", ""))):
                         continue
                     sink.add("projects", project)
-                    state.project_refs[str(project.get("name", "")).casefold()] = _ref(project)
+                    state.project_refs[str(project.get("name", "")).casefold()] = ref_of(project)
                     state.projects_seen += 1
                     await slots.acquire()
                     group.create_task(one_project(project))
@@ -448,7 +332,7 @@ async def _list_project_resource(
         query["$top"] = plan.page_size
     if (version := plan.version(resource.location)) is not None:
         query["api-version"] = version  # else the entry's own (or the default) version
-    ref = _ref(project) if resource.add_project else None
+    ref = ref_of(project) if resource.add_project else None
     try:
         # One batch per listing: the writer sorts a project's items together, so the
         # snapshot is mostly whole blocks copied in place (see crawler.snapshot).
@@ -522,7 +406,7 @@ def activity_item(
     return {
         "id": str(repo.get("id", "")),
         "name": str(repo.get("name", "")),
-        "project": _ref(project),
+        "project": ref_of(project),
         "defaultBranch": repo.get("defaultBranch"),
         "lastCommit": last,
     }

@@ -17,9 +17,6 @@ from typing import Any
 
 from crawler.client import AdoClient
 from crawler.crawl import (
-    CrawlPlan,
-    CrawlState,
-    Sink,
     _list_project_resource,
     _probe_repository,
     _read_object,
@@ -28,6 +25,7 @@ from crawler.crawl import (
     first_error,
     read_identity_now,
 )
+from crawler.crawl_plan import CrawlPlan, CrawlState, Sink
 from crawler.resources import REGISTRY
 
 log = logging.getLogger(__name__)

@@ -21,11 +21,10 @@ from crawler.crawl import (
     _probe_repository,
     _read_object,
     _repositories_then_each,
-    _with_hosts,
     first_error,
-    read_identity_now,
 )
 from crawler.crawl_plan import CrawlPlan, CrawlState, Sink
+from crawler.negotiation import read_identity_now, with_hosts
 from crawler.resources import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -86,7 +85,7 @@ async def second_pass(
     retried = {_scope_key(entry) for entry in jobs}
     state.errors[:] = [e for e in state.errors if _scope_key(e) not in retried]
     if any(e["resource"] in REGISTRY and REGISTRY[e["resource"]].host == "vsrm" for e in jobs):
-        plan = await _with_hosts(client, plan, CrawlState())
+        plan = await with_hosts(client, plan, CrawlState())
     per_repo = any(r.scope == "repository" and r.key in plan.resources for r in REGISTRY.values())
     before = len(state.errors)
     try:

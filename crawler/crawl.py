@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from crawler import posture
@@ -22,6 +22,7 @@ from crawler.client import AdoClient
 from crawler.crawl_plan import CrawlPlan, CrawlState, Sink, ref_of
 from crawler.errors import AdoError, AuthError, CrawlerError, NotVisible, ProtocolError
 from crawler.negotiation import negotiated, read_identity
+from crawler.project_reads import list_project_resource, read_object, recorder
 from crawler.resources import PROJECTS, REGISTRY, REPOSITORIES, Resource
 
 log = logging.getLogger(__name__)
@@ -157,11 +158,11 @@ async def crawl_project(
             continue
         keep = collected.get(resource.key)
         if resource.shape == "object":
-            jobs.append(_read_object(client, plan, sink, state, project, resource))
+            jobs.append(read_object(client, plan, sink, state, project, resource))
         elif per_repo and resource.key == "repositories":
             jobs.append(_repositories_then_each(client, plan, sink, state, project, keep))
         else:
-            jobs.append(_list_project_resource(client, plan, sink, state, project, resource, keep))
+            jobs.append(list_project_resource(client, plan, sink, state, project, resource, keep))
     try:
         async with asyncio.TaskGroup() as group:
             for job in jobs[1:]:
@@ -176,78 +177,11 @@ async def crawl_project(
                 project,
                 collected,
                 sink.add,
-                _recorder(state),
+                recorder(state),
                 plan.versions,
             )
     finally:
         state.projects_done += 1
-
-
-def _recorder(state: CrawlState) -> posture.Record:
-    def record(
-        resource: str, project: Mapping[str, Any], exc: AdoError, item: Mapping[str, Any] | None
-    ) -> None:
-        state.record(resource, project, exc, item=item)
-
-    return record
-
-
-async def _read_object(
-    client: AdoClient,
-    plan: CrawlPlan,
-    sink: Sink,
-    state: CrawlState,
-    project: Mapping[str, Any],
-    resource: Resource,
-) -> None:
-    base = plan.base_for(resource.host)
-    version = plan.version(resource.location)
-    if await posture.read_settings(
-        client, base, project, resource, sink.add, _recorder(state), version
-    ):
-        state.listed.add((resource.key, str(project["id"])))
-
-
-async def _list_project_resource(
-    client: AdoClient,
-    plan: CrawlPlan,
-    sink: Sink,
-    state: CrawlState,
-    project: Mapping[str, Any],
-    resource: Resource,
-    collect: list[Mapping[str, Any]] | None = None,
-) -> None:
-    pid = str(project["id"])
-    query: dict[str, str | int | bool | None] = dict(resource.query)
-    for option, extra in resource.options.items():
-        if option in plan.options:
-            query.update(extra)
-    if resource.paged:
-        query["$top"] = plan.page_size
-    if (version := plan.version(resource.location)) is not None:
-        query["api-version"] = version  # else the entry's own (or the default) version
-    ref = ref_of(project) if resource.add_project else None
-    try:
-        # One batch per listing: the writer sorts a project's items together, so the
-        # snapshot is mostly whole blocks copied in place (see crawler.snapshot).
-        with sink.batch(resource.key) as batch:
-            async for page in client.paginate(
-                plan.base_for(resource.host), [pid, *resource.path], query
-            ):
-                items: Sequence[Mapping[str, Any]] = page
-                if ref is not None:
-                    items = [
-                        item if isinstance(item.get("project"), dict) else {**item, "project": ref}
-                        for item in page
-                    ]
-                batch.extend(items)
-                state.note(resource.key, items, project)
-                if collect is not None:
-                    collect.extend(items)
-    except AdoError as exc:
-        state.record(resource.key, project, exc)
-    else:
-        state.listed.add((resource.key, pid))
 
 
 async def _repositories_then_each(
@@ -261,9 +195,7 @@ async def _repositories_then_each(
     """List the project's repositories, then read each repository-scope resource per repository
     (only for the repositories the listing returned; one request each, paced like the rest)."""
     repos: list[Mapping[str, Any]] = collect if collect is not None else []
-    await _list_project_resource(
-        client, plan, sink, state, project, REGISTRY["repositories"], repos
-    )
+    await list_project_resource(client, plan, sink, state, project, REGISTRY["repositories"], repos)
     async with asyncio.TaskGroup() as group:
         for resource in REGISTRY.values():
             if resource.scope != "repository" or resource.key not in plan.resources:

@@ -17,14 +17,13 @@ from typing import Any
 
 from crawler.client import AdoClient
 from crawler.crawl import (
-    _list_project_resource,
     _probe_repository,
-    _read_object,
     _repositories_then_each,
     first_error,
 )
 from crawler.crawl_plan import CrawlPlan, CrawlState, Sink
 from crawler.negotiation import read_identity_now, with_hosts
+from crawler.project_reads import list_project_resource, read_object
 from crawler.resources import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -113,12 +112,12 @@ async def second_pass(
                         )
                     )
                 elif resource.shape == "object":
-                    group.create_task(_read_object(client, plan, sink, state, project, resource))
+                    group.create_task(read_object(client, plan, sink, state, project, resource))
                 elif resource.key == "repositories" and per_repo:
                     group.create_task(_repositories_then_each(client, plan, sink, state, project))
                 elif resource.host != "vsrm" or plan.vsrm_url is not None:
                     group.create_task(
-                        _list_project_resource(client, plan, sink, state, project, resource)
+                        list_project_resource(client, plan, sink, state, project, resource)
                     )
                 else:
                     state.errors.append(dict(entry))  # the release host is still unknown

@@ -1,31 +1,28 @@
-"""The fan-out over an organization: projects, then per project every requested resource.
+"""The fan-out over an organization: the projects listing, then each project's resources side
+by side, then the probes of the repositories pipelines name.
 
 The organization is a tree of known shape, so the crawl is nested task groups: each page
 of projects starts its projects' tasks at once (not after the last page), and each
 project task lists its resources (the project-scope entries of the registry) side by side;
-repository-scope resources follow each project's repository listing, one request per
-repository. Release management lives on its own host, discovered once per crawl. A scope the
-token cannot read is recorded in ``errors`` and the rest goes on; only a refused credential
-stops the run. This module never touches HTTP details: it asks the client for pages.
+repository-scope resources follow each project's repository listing (crawler.repository_reads).
+A scope the token cannot read is recorded in ``errors`` and the rest goes on; only a refused
+credential stops the run. This module never touches HTTP details: it asks the client for pages.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from crawler import posture
-from crawler.ado import build_url, parse_list
 from crawler.client import AdoClient
 from crawler.crawl_plan import CrawlPlan, CrawlState, Sink, ref_of
 from crawler.errors import AdoError, AuthError, CrawlerError, NotVisible, ProtocolError
 from crawler.negotiation import negotiated, read_identity
 from crawler.project_reads import list_project_resource, read_object, recorder
-from crawler.resources import PROJECTS, REGISTRY, REPOSITORIES, Resource
-
-log = logging.getLogger(__name__)
+from crawler.repository_reads import probe_referenced_repositories, repositories_then_each
+from crawler.resources import PROJECTS, REGISTRY
 
 
 async def crawl_org(client: AdoClient, plan: CrawlPlan, sink: Sink, state: CrawlState) -> None:
@@ -160,7 +157,7 @@ async def crawl_project(
         if resource.shape == "object":
             jobs.append(read_object(client, plan, sink, state, project, resource))
         elif per_repo and resource.key == "repositories":
-            jobs.append(_repositories_then_each(client, plan, sink, state, project, keep))
+            jobs.append(repositories_then_each(client, plan, sink, state, project, keep))
         else:
             jobs.append(list_project_resource(client, plan, sink, state, project, resource, keep))
     try:
@@ -182,141 +179,3 @@ async def crawl_project(
             )
     finally:
         state.projects_done += 1
-
-
-async def _repositories_then_each(
-    client: AdoClient,
-    plan: CrawlPlan,
-    sink: Sink,
-    state: CrawlState,
-    project: Mapping[str, Any],
-    collect: list[Mapping[str, Any]] | None = None,
-) -> None:
-    """List the project's repositories, then read each repository-scope resource per repository
-    (only for the repositories the listing returned; one request each, paced like the rest)."""
-    repos: list[Mapping[str, Any]] = collect if collect is not None else []
-    await list_project_resource(client, plan, sink, state, project, REGISTRY["repositories"], repos)
-    async with asyncio.TaskGroup() as group:
-        for resource in REGISTRY.values():
-            if resource.scope != "repository" or resource.key not in plan.resources:
-                continue
-            for repo in repos:
-                if wants_activity(repo):
-                    group.create_task(
-                        _read_repository_resource(
-                            client, plan, sink, state, project, repo, resource
-                        )
-                    )
-
-
-def wants_activity(repo: Mapping[str, Any]) -> bool:
-    """A repository worth one activity request: enabled and not empty (it has commits)."""
-    return (
-        repo.get("isDisabled") is not True
-        and bool(repo.get("defaultBranch"))
-        and repo.get("size") != 0
-    )
-
-
-def activity_item(
-    repo: Mapping[str, Any], project: Mapping[str, Any], commits: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """The ``repository_activity`` item: the repository ref and its last commit (or None).
-
-    The commit keeps ADO's GitCommitRef fields minus ``_links`` and ``comment`` (a commit
-    message is free text and may hold anything; the date is what an inventory needs).
-    """
-    last = None
-    if commits:
-        last = {k: v for k, v in commits[0].items() if k not in ("_links", "comment")}
-    return {
-        "id": str(repo.get("id", "")),
-        "name": str(repo.get("name", "")),
-        "project": ref_of(project),
-        "defaultBranch": repo.get("defaultBranch"),
-        "lastCommit": last,
-    }
-
-
-async def _read_repository_resource(
-    client: AdoClient,
-    plan: CrawlPlan,
-    sink: Sink,
-    state: CrawlState,
-    project: Mapping[str, Any],
-    repo: Mapping[str, Any],
-    resource: Resource,
-) -> None:
-    rid = str(repo.get("id", ""))
-    segments = [str(project["id"]), *(rid if s == "{repository}" else s for s in resource.path)]
-    query: dict[str, str | int | bool | None] = dict(resource.query)
-    if (version := plan.version(resource.location)) is not None:
-        query["api-version"] = version
-    url = build_url(plan.base_for(resource.host), segments, query)
-    try:
-        outcome = await client.get(url)
-        try:
-            commits = parse_list(outcome.data)
-        except ValueError as exc:
-            raise ProtocolError(
-                f"unexpected response shape: {exc}", status=outcome.status, code="bad_response"
-            ) from None
-    except AdoError as exc:
-        state.record(resource.key, project, exc, item=repo)
-        return
-    sink.add(resource.key, activity_item(repo, project, commits))
-
-
-async def probe_referenced_repositories(
-    client: AdoClient, plan: CrawlPlan, sink: Sink, state: CrawlState
-) -> None:
-    """Ask for each repository a pipeline points at that no listing returned.
-
-    With "Protect access to repositories in YAML pipelines" the job token's listing
-    leaves out repositories it cannot reach; the pipelines still name them. Each such
-    repository is fetched once: a 404 (TF401019) is recorded as not visible (or
-    deleted), never silently dropped. Only a job token's crawl probes: for a PAT or an
-    Entra ID token a missing repository is a finding of the report, not a blind spot.
-    """
-    if plan.auth_kind != "job":
-        return
-    missing = {
-        repo_id: ref
-        for repo_id, ref in state.referenced_repos.items()
-        if repo_id not in state.listed_repo_ids and ("repositories", ref[1]["id"]) in state.listed
-    }
-    async with asyncio.TaskGroup() as group:
-        for repo_id, (name, project) in sorted(missing.items()):
-            group.create_task(_probe_repository(client, plan, sink, state, repo_id, name, project))
-
-
-async def _probe_repository(
-    client: AdoClient,
-    plan: CrawlPlan,
-    sink: Sink,
-    state: CrawlState,
-    repo_id: str,
-    name: str,
-    project: Mapping[str, str],
-) -> None:
-    url = build_url(
-        plan.base_url,
-        [project["id"], "_apis", "git", "repositories", repo_id],
-        {"api-version": plan.version(REPOSITORIES.location)},
-    )
-    try:
-        outcome = await client.get(url)
-    except AdoError as exc:
-        if isinstance(exc, NotVisible):
-            exc.message = (
-                f"repository {name!r} is used by a pipeline but not visible to this token "
-                f"(or was deleted): {exc.message}"
-            )
-        state.record("repositories", project, exc, item={"id": repo_id, "name": name})
-        return
-    repo = outcome.data
-    if isinstance(repo, dict) and repo.get("id"):
-        repo_project = repo.get("project")
-        if isinstance(repo_project, dict) and plan.selected(str(repo_project.get("name", ""))):
-            sink.add("repositories", repo)
-            state.listed_repo_ids.add(str(repo["id"]))

@@ -1,211 +1,28 @@
-"""The fan-out over an organization: projects, then per project every requested resource.
+"""The fan-out over an organization: the projects listing, then each project's resources side
+by side, then the probes of the repositories pipelines name.
 
 The organization is a tree of known shape, so the crawl is nested task groups: each page
 of projects starts its projects' tasks at once (not after the last page), and each
 project task lists its resources (the project-scope entries of the registry) side by side;
-repository-scope resources follow each project's repository listing, one request per
-repository. Release management lives on its own host, discovered once per crawl. A scope the
-token cannot read is recorded in ``errors`` and the rest goes on; only a refused credential
-stops the run. This module never touches HTTP details: it asks the client for pages.
+repository-scope resources follow each project's repository listing (crawler.repository_reads).
+A scope the token cannot read is recorded in ``errors`` and the rest goes on; only a refused
+credential stops the run. This module never touches HTTP details: it asks the client for pages.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
-from urllib.parse import urlsplit
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 from crawler import posture
-from crawler.ado import build_url, parse_list
 from crawler.client import AdoClient
-from crawler.discovery import discover_routes
+from crawler.crawl_plan import CrawlPlan, CrawlState, Sink, ref_of
 from crawler.errors import AdoError, AuthError, CrawlerError, NotVisible, ProtocolError
-from crawler.identity import fetch_connection_data
-from crawler.locations import CONNECTION_DATA, RESOURCE_AREAS
-from crawler.orgurl import is_loopback_host
-from crawler.resources import PROJECTS, REGISTRY, REPOSITORIES, Resource
-
-log = logging.getLogger(__name__)
-
-CORE_RESOURCES = ("projects", "repositories", "pipelines")
-# docs: extend/develop/work-with-urls; the release area's locationUrl is the vsrm host.
-RELEASE_AREA_ID = "efc2f575-36ef-48e9-b672-0c6fb4a48ac5"
-
-
-class Batch(Protocol):
-    """The items of one listing, stored together when the batch closes."""
-
-    def add(self, item: Mapping[str, Any]) -> None: ...
-    def extend(self, items: Iterable[Mapping[str, Any]]) -> None: ...
-    def __enter__(self) -> Batch: ...
-    def __exit__(self, *exc: object) -> None: ...
-
-
-class Sink(Protocol):
-    """Where crawled items go (the snapshot writer)."""
-
-    def add(self, resource: str, item: Mapping[str, Any]) -> None: ...
-    def batch(self, resource: str) -> Batch: ...
-
-
-@dataclass(frozen=True, slots=True)
-class CrawlPlan:
-    """What one crawl reads."""
-
-    base_url: str
-    resources: frozenset[str] = frozenset(CORE_RESOURCES)
-    vsrm_url: str | None = None  # release management host, when a resource needs it
-    options: frozenset[str] = frozenset()  # crawl options: latest_builds, release_expand
-    page_size: int = 500
-    auth_kind: str = "job"
-    selected: Callable[[str], bool] = lambda name: True
-    max_active_projects: int = 64  # projects crawled at the same time (bounds memory)
-    # Route discovery (crawler.discovery): the URL's kind (crawler.orgurl: cloud, legacy,
-    # server, loopback), whether to read the route table first, and the api-version per
-    # location id it gave (empty: every request sends the default version).
-    org_kind: str = "loopback"
-    discover: bool = True
-    versions: Mapping[str, str] = field(default_factory=dict)
-    # Resources asked for only because they are in the default set: where the server lacks
-    # one, it is left out of the run (and the header), not recorded as not_supported.
-    adaptive: frozenset[str] = frozenset()
-
-    def version(self, location: str) -> str | None:
-        """The negotiated api-version of a route (None: the default one)."""
-        return self.versions.get(location) if location else None
-
-    def base_for(self, host: str) -> str:
-        """The base URL of ``host`` ("org" or "vsrm")."""
-        if host == "vsrm":
-            return self.vsrm_url or self.base_url
-        return self.base_url
-
-
-@dataclass(slots=True)
-class CrawlState:
-    """What the crawl learnt beyond the items: errors and progress counters."""
-
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    projects_seen: int = 0
-    projects_done: int = 0
-    listed: set[tuple[str, str]] = field(default_factory=set)  # (resource, project id) read in full
-    listed_repo_ids: set[str] = field(default_factory=set)
-    deployment: str | None = None  # "services" or "server", once discovery has run
-    api_version: str | None = None  # the server's highest released api-version
-    # repository id -> (name, project ref) of TfsGit repositories pipelines point at
-    referenced_repos: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
-    connection: Any = None  # the connectionData answer (crawler.identity)
-    plan: CrawlPlan | None = None  # the plan after route discovery (for the second pass)
-    # default-set resources this server lacks (key -> why): not requested, so not errors
-    skipped: dict[str, str] = field(default_factory=dict)
-    project_refs: dict[str, dict[str, str]] = field(default_factory=dict)  # casefolded name
-
-    def note(
-        self, resource: str, items: Iterable[Mapping[str, Any]], project: Mapping[str, Any]
-    ) -> None:
-        """Remember what later steps need from a page of items (repositories pipelines use).
-
-        Only references to repositories no listing has returned yet are kept, so this
-        stays small however many pipelines there are.
-        """
-        if resource == "repositories":
-            for item in items:
-                repo_id = str(item.get("id"))
-                self.listed_repo_ids.add(repo_id)
-                self.referenced_repos.pop(repo_id, None)
-        elif resource == "pipelines":
-            listed, referenced = self.listed_repo_ids, self.referenced_repos
-            for item in items:
-                repo = item.get("repository")
-                if type(repo) is dict and repo.get("type") == "TfsGit" and repo.get("id"):
-                    repo_id = str(repo["id"])
-                    if repo_id not in listed and repo_id not in referenced:
-                        referenced[repo_id] = (str(repo.get("name", "")), _ref(project))
-
-    def record(
-        self,
-        resource: str,
-        project: Mapping[str, Any] | None,
-        exc: AdoError,
-        *,
-        item: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Note one scope that could not be read, and why."""
-        entry = {
-            "resource": resource,
-            "project": _ref(project) if project is not None else None,
-            "item": _ref(item) if item is not None else None,
-            "status": exc.status,
-            "code": exc.code,
-            "message": exc.message,
-        }
-        self.errors.append(entry)
-        where = f" in project {project.get('name')!r}" if project is not None else ""
-        log.info("%s%s not read: %s", resource, where, exc.message)
-
-
-def _ref(obj: Mapping[str, Any]) -> dict[str, str]:
-    return {"id": str(obj.get("id", "")), "name": str(obj.get("name", ""))}
-
-
-def parse_location_url(value: Any) -> str:
-    """The base URL (ending in '/') of a resource area's ``locationUrl``; ValueError if unsafe.
-
-    The token goes to this host, so it must be https, or plain http only to a loopback host
-    (the emulator, like the organization URL itself), with no user info, query or fragment.
-    """
-    if not isinstance(value, str) or not value:
-        raise ValueError("the answer has no locationUrl")
-    parts = urlsplit(value)
-    host = parts.hostname or ""
-    if parts.scheme not in ("https", "http") or not host:
-        raise ValueError(f"locationUrl {value!r} is not an absolute http(s) URL")
-    if parts.scheme == "http" and not is_loopback_host(host):
-        raise ValueError(
-            f"locationUrl {value!r} is plain http to a non-loopback host: the token would "
-            "travel in clear"
-        )
-    if "@" in parts.netloc or parts.query or parts.fragment:
-        raise ValueError(f"locationUrl {value!r} carries user info, a query or a fragment")
-    return value if value.endswith("/") else value + "/"
-
-
-async def discover_vsrm(client: AdoClient, base_url: str, api_version: str | None = None) -> str:
-    """The release management base URL from ``GET {org}/_apis/resourceAreas/{release area}``.
-
-    Raises :class:`AdoError` when the area cannot be read or its location is unsafe.
-    """
-    query = {"api-version": api_version}
-    url = build_url(base_url, ["_apis", "resourceAreas", RELEASE_AREA_ID], query)
-    outcome = await client.get(url)
-    data = outcome.data if isinstance(outcome.data, dict) else {}
-    try:
-        return parse_location_url(data.get("locationUrl"))
-    except ValueError as exc:
-        raise ProtocolError(
-            f"release management host refused: {exc}", status=outcome.status, code="bad_response"
-        ) from None
-
-
-async def _with_hosts(client: AdoClient, plan: CrawlPlan, state: CrawlState) -> CrawlPlan:
-    """The plan with ``vsrm_url`` set when a requested resource lives there (else unchanged).
-
-    When discovery fails, every vsrm resource is recorded as not read and left out.
-    """
-    wanted = [r for r in REGISTRY.values() if r.host == "vsrm" and r.key in plan.resources]
-    if not wanted or plan.vsrm_url is not None:
-        return plan
-    try:
-        vsrm = await discover_vsrm(client, plan.base_url, plan.version(RESOURCE_AREAS))
-    except AdoError as exc:
-        for resource in wanted:
-            state.record(resource.key, None, exc)
-        return replace(plan, resources=plan.resources - {r.key for r in wanted})
-    log.debug("release management host: %s", vsrm)
-    return replace(plan, vsrm_url=vsrm)
+from crawler.negotiation import negotiated, read_identity
+from crawler.project_reads import list_project_resource, read_object, recorder
+from crawler.repository_reads import probe_referenced_repositories, repositories_then_each
+from crawler.resources import PROJECTS, REGISTRY
 
 
 async def crawl_org(client: AdoClient, plan: CrawlPlan, sink: Sink, state: CrawlState) -> None:
@@ -213,7 +30,7 @@ async def crawl_org(client: AdoClient, plan: CrawlPlan, sink: Sink, state: Crawl
 
     Raises :class:`AuthError` when the credential is refused or cannot list projects.
     """
-    ready = asyncio.ensure_future(_negotiated(client, plan, state))
+    ready = asyncio.ensure_future(negotiated(client, plan, state))
     # Who the token is: beside the projects listing, once the api-versions are known.
     who = asyncio.ensure_future(read_identity(client, ready, state))
     try:
@@ -238,47 +55,6 @@ async def crawl_org(client: AdoClient, plan: CrawlPlan, sink: Sink, state: Crawl
             await probe_referenced_repositories(client, plan, sink, state)
         except BaseExceptionGroup as group:
             raise first_error(group) from None
-
-
-async def _negotiated(client: AdoClient, plan: CrawlPlan, state: CrawlState) -> CrawlPlan:
-    """The plan after the run's one route discovery (api-versions; what the server lacks is
-    recorded as ``not_supported`` and left out) and the release host's discovery."""
-    if plan.discover:
-        wanted = [r for r in REGISTRY.values() if r.key in plan.resources]
-        routes = await discover_routes(client, plan.base_url, wanted, plan.org_kind)
-        state.deployment, state.api_version = routes.deployment, routes.api_version
-        for key, message in sorted(routes.unsupported.items()):
-            if key in plan.adaptive:
-                # Part of the default set only where the server has it: not asked for, so
-                # not an error; the header leaves it out and the summary says so.
-                state.skipped[key] = message
-                continue
-            state.record(key, None, AdoError(message, code="not_supported"))
-        plan = replace(
-            plan, versions=routes.versions, resources=plan.resources - set(routes.unsupported)
-        )
-    return await _with_hosts(client, plan, state)
-
-
-async def read_identity(
-    client: AdoClient, ready: asyncio.Future[CrawlPlan], state: CrawlState
-) -> None:
-    """Who the token is (one connectionData request); a refusal is an ``identity`` error."""
-    try:
-        plan = await asyncio.shield(ready)
-    except Exception:  # discovery's own failure is reported by the crawl
-        return
-    await read_identity_now(client, plan, state)
-
-
-async def read_identity_now(client: AdoClient, plan: CrawlPlan, state: CrawlState) -> None:
-    """The connectionData request itself, at the negotiated api-version."""
-    try:
-        state.connection = await fetch_connection_data(
-            client, plan.base_url, plan.version(CONNECTION_DATA)
-        )
-    except AdoError as exc:
-        state.record("identity", None, exc)
 
 
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -344,7 +120,7 @@ async def _crawl_projects(
                     if not plan.selected(str(project.get("name", ""))):
                         continue
                     sink.add("projects", project)
-                    state.project_refs[str(project.get("name", "")).casefold()] = _ref(project)
+                    state.project_refs[str(project.get("name", "")).casefold()] = ref_of(project)
                     state.projects_seen += 1
                     await slots.acquire()
                     group.create_task(one_project(project))
@@ -379,11 +155,11 @@ async def crawl_project(
             continue
         keep = collected.get(resource.key)
         if resource.shape == "object":
-            jobs.append(_read_object(client, plan, sink, state, project, resource))
+            jobs.append(read_object(client, plan, sink, state, project, resource))
         elif per_repo and resource.key == "repositories":
-            jobs.append(_repositories_then_each(client, plan, sink, state, project, keep))
+            jobs.append(repositories_then_each(client, plan, sink, state, project, keep))
         else:
-            jobs.append(_list_project_resource(client, plan, sink, state, project, resource, keep))
+            jobs.append(list_project_resource(client, plan, sink, state, project, resource, keep))
     try:
         async with asyncio.TaskGroup() as group:
             for job in jobs[1:]:
@@ -398,215 +174,8 @@ async def crawl_project(
                 project,
                 collected,
                 sink.add,
-                _recorder(state),
+                recorder(state),
                 plan.versions,
             )
     finally:
         state.projects_done += 1
-
-
-def _recorder(state: CrawlState) -> posture.Record:
-    def record(
-        resource: str, project: Mapping[str, Any], exc: AdoError, item: Mapping[str, Any] | None
-    ) -> None:
-        state.record(resource, project, exc, item=item)
-
-    return record
-
-
-async def _read_object(
-    client: AdoClient,
-    plan: CrawlPlan,
-    sink: Sink,
-    state: CrawlState,
-    project: Mapping[str, Any],
-    resource: Resource,
-) -> None:
-    base = plan.base_for(resource.host)
-    version = plan.version(resource.location)
-    if await posture.read_settings(
-        client, base, project, resource, sink.add, _recorder(state), version
-    ):
-        state.listed.add((resource.key, str(project["id"])))
-
-
-async def _list_project_resource(
-    client: AdoClient,
-    plan: CrawlPlan,
-    sink: Sink,
-    state: CrawlState,
-    project: Mapping[str, Any],
-    resource: Resource,
-    collect: list[Mapping[str, Any]] | None = None,
-) -> None:
-    pid = str(project["id"])
-    query: dict[str, str | int | bool | None] = dict(resource.query)
-    for option, extra in resource.options.items():
-        if option in plan.options:
-            query.update(extra)
-    if resource.paged:
-        query["$top"] = plan.page_size
-    if (version := plan.version(resource.location)) is not None:
-        query["api-version"] = version  # else the entry's own (or the default) version
-    ref = _ref(project) if resource.add_project else None
-    try:
-        # One batch per listing: the writer sorts a project's items together, so the
-        # snapshot is mostly whole blocks copied in place (see crawler.snapshot).
-        with sink.batch(resource.key) as batch:
-            async for page in client.paginate(
-                plan.base_for(resource.host), [pid, *resource.path], query
-            ):
-                items: Sequence[Mapping[str, Any]] = page
-                if ref is not None:
-                    items = [
-                        item if isinstance(item.get("project"), dict) else {**item, "project": ref}
-                        for item in page
-                    ]
-                batch.extend(items)
-                state.note(resource.key, items, project)
-                if collect is not None:
-                    collect.extend(items)
-    except AdoError as exc:
-        state.record(resource.key, project, exc)
-    else:
-        state.listed.add((resource.key, pid))
-
-
-async def _repositories_then_each(
-    client: AdoClient,
-    plan: CrawlPlan,
-    sink: Sink,
-    state: CrawlState,
-    project: Mapping[str, Any],
-    collect: list[Mapping[str, Any]] | None = None,
-) -> None:
-    """List the project's repositories, then read each repository-scope resource per repository
-    (only for the repositories the listing returned; one request each, paced like the rest)."""
-    repos: list[Mapping[str, Any]] = collect if collect is not None else []
-    await _list_project_resource(
-        client, plan, sink, state, project, REGISTRY["repositories"], repos
-    )
-    async with asyncio.TaskGroup() as group:
-        for resource in REGISTRY.values():
-            if resource.scope != "repository" or resource.key not in plan.resources:
-                continue
-            for repo in repos:
-                if wants_activity(repo):
-                    group.create_task(
-                        _read_repository_resource(
-                            client, plan, sink, state, project, repo, resource
-                        )
-                    )
-
-
-def wants_activity(repo: Mapping[str, Any]) -> bool:
-    """A repository worth one activity request: enabled and not empty (it has commits)."""
-    return (
-        repo.get("isDisabled") is not True
-        and bool(repo.get("defaultBranch"))
-        and repo.get("size") != 0
-    )
-
-
-def activity_item(
-    repo: Mapping[str, Any], project: Mapping[str, Any], commits: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """The ``repository_activity`` item: the repository ref and its last commit (or None).
-
-    The commit keeps ADO's GitCommitRef fields minus ``_links`` and ``comment`` (a commit
-    message is free text and may hold anything; the date is what an inventory needs).
-    """
-    last = None
-    if commits:
-        last = {k: v for k, v in commits[0].items() if k not in ("_links", "comment")}
-    return {
-        "id": str(repo.get("id", "")),
-        "name": str(repo.get("name", "")),
-        "project": _ref(project),
-        "defaultBranch": repo.get("defaultBranch"),
-        "lastCommit": last,
-    }
-
-
-async def _read_repository_resource(
-    client: AdoClient,
-    plan: CrawlPlan,
-    sink: Sink,
-    state: CrawlState,
-    project: Mapping[str, Any],
-    repo: Mapping[str, Any],
-    resource: Resource,
-) -> None:
-    rid = str(repo.get("id", ""))
-    segments = [str(project["id"]), *(rid if s == "{repository}" else s for s in resource.path)]
-    query: dict[str, str | int | bool | None] = dict(resource.query)
-    if (version := plan.version(resource.location)) is not None:
-        query["api-version"] = version
-    url = build_url(plan.base_for(resource.host), segments, query)
-    try:
-        outcome = await client.get(url)
-        try:
-            commits = parse_list(outcome.data)
-        except ValueError as exc:
-            raise ProtocolError(
-                f"unexpected response shape: {exc}", status=outcome.status, code="bad_response"
-            ) from None
-    except AdoError as exc:
-        state.record(resource.key, project, exc, item=repo)
-        return
-    sink.add(resource.key, activity_item(repo, project, commits))
-
-
-async def probe_referenced_repositories(
-    client: AdoClient, plan: CrawlPlan, sink: Sink, state: CrawlState
-) -> None:
-    """Ask for each repository a pipeline points at that no listing returned.
-
-    With "Protect access to repositories in YAML pipelines" the job token's listing
-    leaves out repositories it cannot reach; the pipelines still name them. Each such
-    repository is fetched once: a 404 (TF401019) is recorded as not visible (or
-    deleted), never silently dropped. Only a job token's crawl probes: for a PAT or an
-    Entra ID token a missing repository is a finding of the report, not a blind spot.
-    """
-    if plan.auth_kind != "job":
-        return
-    missing = {
-        repo_id: ref
-        for repo_id, ref in state.referenced_repos.items()
-        if repo_id not in state.listed_repo_ids and ("repositories", ref[1]["id"]) in state.listed
-    }
-    async with asyncio.TaskGroup() as group:
-        for repo_id, (name, project) in sorted(missing.items()):
-            group.create_task(_probe_repository(client, plan, sink, state, repo_id, name, project))
-
-
-async def _probe_repository(
-    client: AdoClient,
-    plan: CrawlPlan,
-    sink: Sink,
-    state: CrawlState,
-    repo_id: str,
-    name: str,
-    project: Mapping[str, str],
-) -> None:
-    url = build_url(
-        plan.base_url,
-        [project["id"], "_apis", "git", "repositories", repo_id],
-        {"api-version": plan.version(REPOSITORIES.location)},
-    )
-    try:
-        outcome = await client.get(url)
-    except AdoError as exc:
-        if isinstance(exc, NotVisible):
-            exc.message = (
-                f"repository {name!r} is used by a pipeline but not visible to this token "
-                f"(or was deleted): {exc.message}"
-            )
-        state.record("repositories", project, exc, item={"id": repo_id, "name": name})
-        return
-    repo = outcome.data
-    if isinstance(repo, dict) and repo.get("id"):
-        repo_project = repo.get("project")
-        if isinstance(repo_project, dict) and plan.selected(str(repo_project.get("name", ""))):
-            sink.add("repositories", repo)
-            state.listed_repo_ids.add(str(repo["id"]))

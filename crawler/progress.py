@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from crawler import pipeline
 from crawler.advice import summary_tips
 from crawler.client import Stats
-from crawler.crawl import CrawlState
+from crawler.crawl_plan import CrawlState
 from crawler.identity import identity_sentence
 
 

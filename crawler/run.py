@@ -21,7 +21,8 @@ from typing import TextIO
 
 from crawler import pipeline
 from crawler.client import AdoClient, ClientOptions, Stats
-from crawler.crawl import CrawlPlan, CrawlState, crawl_org
+from crawler.crawl import crawl_org
+from crawler.crawl_plan import CrawlPlan, CrawlState
 from crawler.credentials import Credential
 from crawler.errors import (
     EXIT_OK,

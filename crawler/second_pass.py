@@ -5,7 +5,7 @@ A scope whose requests ran out of retries (``retries_exhausted``) or that an out
 (``outage``) is asked for again once the first pass is over and the server answers, so a
 blip in the middle of a nightly crawl costs a few requests at the end, not a partial
 snapshot. Which entries qualify is a pure decision (:func:`second_pass_jobs`); the rest
-reuses the first pass's listing functions of :mod:`crawler.crawl`.
+reuses the first pass's reads (:mod:`crawler.project_reads`, :mod:`crawler.repository_reads`).
 """
 
 from __future__ import annotations
@@ -16,18 +16,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crawler.client import AdoClient
-from crawler.crawl import (
-    CrawlPlan,
-    CrawlState,
-    Sink,
-    _list_project_resource,
-    _probe_repository,
-    _read_object,
-    _repositories_then_each,
-    _with_hosts,
-    first_error,
-    read_identity_now,
-)
+from crawler.crawl import first_error
+from crawler.crawl_plan import CrawlPlan, CrawlState, Sink
+from crawler.negotiation import read_identity_now, with_hosts
+from crawler.project_reads import list_project_resource, read_object
+from crawler.repository_reads import probe_repository, repositories_then_each
 from crawler.resources import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -88,7 +81,7 @@ async def second_pass(
     retried = {_scope_key(entry) for entry in jobs}
     state.errors[:] = [e for e in state.errors if _scope_key(e) not in retried]
     if any(e["resource"] in REGISTRY and REGISTRY[e["resource"]].host == "vsrm" for e in jobs):
-        plan = await _with_hosts(client, plan, CrawlState())
+        plan = await with_hosts(client, plan, CrawlState())
     per_repo = any(r.scope == "repository" and r.key in plan.resources for r in REGISTRY.values())
     before = len(state.errors)
     try:
@@ -102,7 +95,7 @@ async def second_pass(
                 item = entry.get("item")
                 if isinstance(item, Mapping):
                     group.create_task(
-                        _probe_repository(
+                        probe_repository(
                             client,
                             plan,
                             sink,
@@ -116,12 +109,12 @@ async def second_pass(
                         )
                     )
                 elif resource.shape == "object":
-                    group.create_task(_read_object(client, plan, sink, state, project, resource))
+                    group.create_task(read_object(client, plan, sink, state, project, resource))
                 elif resource.key == "repositories" and per_repo:
-                    group.create_task(_repositories_then_each(client, plan, sink, state, project))
+                    group.create_task(repositories_then_each(client, plan, sink, state, project))
                 elif resource.host != "vsrm" or plan.vsrm_url is not None:
                     group.create_task(
-                        _list_project_resource(client, plan, sink, state, project, resource)
+                        list_project_resource(client, plan, sink, state, project, resource)
                     )
                 else:
                     state.errors.append(dict(entry))  # the release host is still unknown

@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from crawler.client import Stats
-from crawler.crawl import CrawlState
+from crawler.crawl_plan import CrawlState
 from crawler.emulator.config import EmulatorConfig, FaultConfig
 from crawler.emulator.faults import OUTAGE_KEY
 from crawler.emulator.server import run_emulator

@@ -6,7 +6,7 @@ import asyncio
 import io
 
 from crawler.client import Stats
-from crawler.crawl import CrawlState
+from crawler.crawl_plan import CrawlState
 from crawler.progress import Progress, format_line, group_errors, summary
 
 

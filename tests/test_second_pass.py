@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from crawler.crawl import CrawlPlan
+from crawler.crawl_plan import CrawlPlan
 from crawler.emulator.config import EmulatorConfig, FaultConfig
 from crawler.emulator.server import run_emulator
 from crawler.second_pass import second_pass_jobs

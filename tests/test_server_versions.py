@@ -15,7 +15,8 @@ import orjson
 import pytest
 
 from crawler.client import AdoClient, ClientOptions
-from crawler.crawl import CrawlPlan, CrawlState, crawl_org
+from crawler.crawl import crawl_org
+from crawler.crawl_plan import CrawlPlan, CrawlState
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.server import RunningEmulator, run_emulator
 from crawler.emulator.wider_truth import wider_truth

@@ -11,7 +11,8 @@ from typing import Any
 import orjson
 
 from crawler.client import AdoClient, Stats
-from crawler.crawl import CrawlPlan, CrawlState, crawl_org
+from crawler.crawl import crawl_org
+from crawler.crawl_plan import CrawlPlan, CrawlState
 from crawler.emulator.server import RunningEmulator
 from crawler.emulator.wider import WIDER_KEYS
 from crawler.run import client_options

@@ -23,12 +23,11 @@ import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 from yarl import URL
 
 from crawler import NAME, __version__
@@ -44,6 +43,7 @@ from crawler.ado import (
     parse_list,
     retry_wait,
 )
+from crawler.ceiling import Ceiling
 from crawler.errors import (
     AdoError,
     AuthError,
@@ -56,7 +56,8 @@ from crawler.errors import (
 )
 from crawler.outage import Breaker, is_outage_status
 from crawler.outage_wait import OutageWait
-from crawler.pacing import Pacer, ceiling_shape
+from crawler.pacing import Pacer
+from crawler.stats import Stats
 
 log = logging.getLogger(__name__)
 
@@ -76,37 +77,6 @@ class ClientOptions:
     max_response_bytes: int = 64 * 1024 * 1024
     ca_bundle: str | None = None
     outage_tolerance_s: float = 600.0
-
-
-@dataclass(slots=True)
-class Stats:
-    """Counters a crawl reports in its snapshot and progress line."""
-
-    requests: int = 0
-    responses: int = 0
-    pages: int = 0
-    retries: int = 0
-    throttled: int = 0
-    wait_s: float = 0.0
-    bytes: int = 0
-    in_flight: int = 0
-    outages: int = 0  # times the server was unreachable for several requests in a row
-    outage_s: float = 0.0  # seconds it was unreachable, in all
-    outage_probes: int = 0  # requests sent to see whether it is back
-    unreachable_since: float | None = None  # loop time the current outage began, if any
-    outage_tolerance_s: float = 0.0
-    second_pass_retried: int = 0  # scopes that failed for transient reasons, asked again
-    second_pass_recovered: int = 0  # of those, read in full the second time
-    first_sent: float | None = None  # loop time the first request went out
-    last_received: float | None = None  # loop time the last response was complete
-    items: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def window_s(self) -> float:
-        """Seconds from the first request sent to the last response received."""
-        if self.first_sent is None or self.last_received is None:
-            return 0.0
-        return max(0.0, self.last_received - self.first_sent)
 
 
 def _classify_without_gc(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
@@ -136,32 +106,6 @@ def _is_unreachable(exc: BaseException) -> bool:
     if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.SocketTimeoutError):
         return False
     return isinstance(exc, aiohttp.ClientOSError)
-
-
-class Ceiling:
-    """The ``--rate`` ceiling: aiolimiter's leaky bucket, drawn a group of requests at a time.
-
-    One task draws a group from the bucket (``AsyncLimiter.acquire(group)``) while the
-    others queue on a lock; each request then takes one of the group. Waking the event
-    loop once per group instead of once per request saves most of the limiter's CPU.
-    """
-
-    def __init__(self, rate: float) -> None:
-        burst, self.group = ceiling_shape(rate)
-        self.limiter = AsyncLimiter(burst, burst / rate)
-        self.left = 0
-        self._lock = asyncio.Lock()
-
-    async def take(self) -> None:
-        """Wait until one more request may start."""
-        if self.left:
-            self.left -= 1
-            return
-        async with self._lock:
-            if not self.left:
-                await self.limiter.acquire(self.group)
-                self.left = self.group
-            self.left -= 1
 
 
 class AdoClient:

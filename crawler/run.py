@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from crawler import pipeline
-from crawler.client import AdoClient, ClientOptions, Stats
+from crawler.client import AdoClient, ClientOptions
 from crawler.config import DEFAULT_RESOURCES, Settings, project_selected
 from crawler.crawl import CrawlPlan, CrawlState, crawl_org
 from crawler.credentials import Credential
@@ -37,6 +37,7 @@ from crawler.progress import Progress, summary
 from crawler.second_pass import second_pass
 from crawler.snapshot import SnapshotWriter
 from crawler.snapshot_header import build_header
+from crawler.stats import Stats
 
 log = logging.getLogger(__name__)
 

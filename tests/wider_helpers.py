@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from crawler.client import AdoClient, Stats
+from crawler.client import AdoClient
 from crawler.config import load_settings
 from crawler.crawl import CrawlPlan, CrawlState, crawl_org
 from crawler.emulator.server import RunningEmulator
@@ -18,6 +18,7 @@ from crawler.emulator.wider import WIDER_KEYS
 from crawler.run import client_options
 from crawler.snapshot import SnapshotWriter
 from crawler.snapshot_header import build_header
+from crawler.stats import Stats
 from tests.crawl_helpers import FAST
 
 WIDER = WIDER_KEYS  # every wider resource key, as the emulator serves them

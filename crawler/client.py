@@ -20,7 +20,6 @@ import contextlib
 import gc
 import logging
 import random
-import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +29,6 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from crawler import NAME, __version__
 from crawler.ado import (
     RETRYABLE,
     Cursor,
@@ -44,20 +42,13 @@ from crawler.ado import (
     retry_wait,
 )
 from crawler.ceiling import Ceiling
-from crawler.errors import (
-    AdoError,
-    AuthError,
-    CrawlerError,
-    NotVisible,
-    ProtocolError,
-    RateLimited,
-    ServerError,
-    TransportError,
-)
+from crawler.client_errors import exhausted, final_error, tls_error
+from crawler.errors import AdoError, ProtocolError
 from crawler.outage import Breaker, is_outage_status
 from crawler.outage_wait import OutageWait
 from crawler.pacing import Pacer
 from crawler.stats import Stats
+from crawler.transport import is_unreachable, open_session, read_body
 
 log = logging.getLogger(__name__)
 
@@ -93,19 +84,6 @@ def _classify_without_gc(status: int, headers: Mapping[str, str], body: bytes) -
 
 def _identity(text: str) -> str:
     return text
-
-
-def _is_unreachable(exc: BaseException) -> bool:
-    """A failure that says the server is away: refused, reset, or a connect timeout.
-
-    A connection cut mid-body or a read timeout means the server is there but this answer
-    went wrong; those stay ordinary retries.
-    """
-    if isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ServerDisconnectedError):
-        return True
-    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.SocketTimeoutError):
-        return False
-    return isinstance(exc, aiohttp.ClientOSError)
 
 
 class AdoClient:
@@ -153,27 +131,10 @@ class AdoClient:
         return f"AdoClient(concurrency={self.options.concurrency}, rate={self.options.rate})"
 
     async def __aenter__(self) -> AdoClient:
-        ssl_context: ssl.SSLContext | bool = True
-        if self.options.ca_bundle:
-            ssl_context = ssl.create_default_context(cafile=self.options.ca_bundle)
-        connector = aiohttp.TCPConnector(
-            limit=self.options.concurrency, ssl=ssl_context, ttl_dns_cache=300
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            headers={
-                "Accept": "application/json",
-                "User-Agent": f"{NAME}/{__version__}",
-                "X-TFS-FedAuthRedirect": "Suppress",
-            },
-            timeout=aiohttp.ClientTimeout(
-                total=self.options.timeout_s, connect=self.options.connect_timeout_s
-            ),
-            raise_for_status=False,
-            auto_decompress=True,
-            trust_env=False,
-            # The REST API needs no cookies; none set by a server is kept or sent back.
-            cookie_jar=aiohttp.DummyCookieJar(),
+        self._session = open_session(
+            concurrency=self.options.concurrency,
+            timeout=self._timeout,
+            ca_bundle=self.options.ca_bundle,
         )
         return self
 
@@ -219,13 +180,17 @@ class AdoClient:
                 return outcome
             kind = outcome.kind if outcome is not None else None
             if outcome is not None and kind not in RETRYABLE:
-                raise self._final_error(outcome, url)
+                raise final_error(
+                    outcome, url, credential_label=self.credential_label, redact=self._redact
+                )
             if kind is Kind.THROTTLED:
                 self.stats.throttled += 1
             reason = error or (outcome.message if outcome else "unknown failure")
             status = outcome.status if outcome is not None else None
             if attempt >= self.options.max_retries:
-                raise self._exhausted(kind, status, url, reason, "retries_exhausted", attempt)
+                raise exhausted(
+                    kind, status, url, reason, "retries_exhausted", attempt, redact=self._redact
+                )
             wait = retry_wait(
                 kind or Kind.SERVER,
                 attempt,
@@ -235,7 +200,7 @@ class AdoClient:
                 rand=self._rng.random(),
             )
             if self.deadline is not None and loop.time() + wait > self.deadline:
-                raise self._exhausted(kind, status, url, reason, "deadline", attempt)
+                raise exhausted(kind, status, url, reason, "deadline", attempt, redact=self._redact)
             attempt += 1
             self.stats.retries += 1
             log.info(
@@ -287,20 +252,16 @@ class AdoClient:
                     allow_redirects=False,
                     timeout=timeout,
                 ) as resp:
-                    body = await self._read_body(resp, url)
+                    body = await read_body(
+                        resp, url, limit=self.options.max_response_bytes, redact=self._redact
+                    )
                     headers: Mapping[str, str] = resp.headers
                     status = resp.status
             except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
-                raise CrawlerError(
-                    self._redact(
-                        f"TLS failed for {URL(url).host}: {exc}. The server's certificate is "
-                        "not trusted here: for Azure DevOps Server behind a private CA pass "
-                        "--ca-bundle PATH (a PEM file), or set ca_bundle in the config file."
-                    )
-                ) from None
+                raise tls_error(url, exc, self._redact) from None
             except (aiohttp.ClientError, TimeoutError) as exc:
                 text = type(exc).__name__ + (f": {exc}" if str(exc) else "")
-                return None, RateLimit(), self._redact(text), _is_unreachable(exc)
+                return None, RateLimit(), self._redact(text), is_unreachable(exc)
             finally:
                 self.stats.in_flight -= 1
                 self.stats.last_received = loop.time()
@@ -374,66 +335,6 @@ class AdoClient:
                 async with asyncio.timeout(wait):
                     await changed.wait()
             self.stats.wait_s += loop.time() - now
-
-    async def _read_body(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
-        limit = self.options.max_response_bytes
-        if resp.content_length is not None and resp.content_length > limit:
-            raise ProtocolError(
-                f"response of {resp.content_length} bytes exceeds the {limit}-byte limit "
-                "(max_response_mb)",
-                status=resp.status,
-                url=self._redact(url),
-                code="too_large",
-            )
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.content.iter_any():
-            size += len(chunk)
-            if size > limit:
-                raise ProtocolError(
-                    f"response exceeded the {limit}-byte limit (max_response_mb)",
-                    status=resp.status,
-                    url=self._redact(url),
-                    code="too_large",
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _final_error(self, outcome: Outcome, url: str) -> CrawlerError:
-        message = self._redact(outcome.message)
-        safe_url = self._redact(url)
-        if outcome.kind is Kind.AUTH:
-            return AuthError(
-                f"Azure DevOps refused {self.credential_label} (HTTP {outcome.status}: "
-                f"{message}). Check that the token is current and was not revoked or expired, "
-                "that it belongs to this organization, and for a PAT that it has the Code (Read) "
-                "and Build (Read) scopes."
-            )
-        if outcome.kind is Kind.NOT_VISIBLE:
-            return NotVisible(message, status=outcome.status, url=safe_url, code=outcome.code)
-        return ProtocolError(
-            f"HTTP {outcome.status}: {message}",
-            status=outcome.status,
-            url=safe_url,
-            code=outcome.code,
-        )
-
-    def _exhausted(
-        self, kind: Kind | None, status: int | None, url: str, reason: str, code: str, tries: int
-    ) -> AdoError:
-        what = "the run's deadline" if code == "deadline" else f"{tries + 1} attempts"
-        message = self._redact(f"gave up after {what}: {reason}")
-        safe_url = self._redact(url)
-        cls: type[AdoError]
-        if kind is Kind.THROTTLED:
-            cls = RateLimited
-        elif kind is Kind.SERVER:
-            cls = ServerError
-        elif kind is Kind.BAD_RESPONSE:
-            cls = ProtocolError
-        else:
-            cls = TransportError
-        return cls(message, status=status, url=safe_url, code=code)
 
     # -- listings ------------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """The one HTTP client of a crawl: aiohttp session, rate limit, concurrency bound, retries, paging.
 
 Policy lives in :mod:`crawler.ado` (what a response means, how long to wait) and
-:mod:`crawler.pacing` (when the next request may start); this module only does the I/O.
+:mod:`crawler.pacing` (when the next request may start, waited on in :mod:`crawler.turns`);
+the aiohttp specifics are in :mod:`crawler.transport`, the errors raised are built in
+:mod:`crawler.client_errors`; this module holds the retry loop and paging.
 
 Retry policy: 429, 5xx, damaged 200 bodies, connection errors and timeouts are retried
 with exponential backoff and full jitter, at most ``max_retries`` times and never past
@@ -16,7 +18,6 @@ another host.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import random
@@ -41,14 +42,13 @@ from crawler.ado import (
     parse_list,
     retry_wait,
 )
-from crawler.ceiling import Ceiling
 from crawler.client_errors import exhausted, final_error, tls_error
-from crawler.errors import AdoError, ProtocolError
+from crawler.errors import ProtocolError
 from crawler.outage import Breaker, is_outage_status
 from crawler.outage_wait import OutageWait
-from crawler.pacing import Pacer
 from crawler.stats import Stats
 from crawler.transport import is_unreachable, open_session, read_body
+from crawler.turns import Turns
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,6 @@ class AdoClient:
         self.credential_label = credential_label
         self._redact = redact
         self._rng = rng or random.Random()  # jitter, not cryptography
-        self._pacer = Pacer()
-        # Replaced (after being set) whenever the schedule changes: waiters re-read it then.
-        self._schedule_changed = asyncio.Event()
         self.breaker = Breaker(options.outage_tolerance_s)
         self.stats.outage_tolerance_s = options.outage_tolerance_s
         self._outage = OutageWait(
@@ -119,8 +116,7 @@ class AdoClient:
             deadline=lambda: self.deadline,
             redact=redact,
         )
-        # The requests-per-second ceiling (see pacing.ceiling_shape).
-        self._ceiling = Ceiling(options.rate)
+        self._turns = Turns(options.rate, self.stats, deadline=lambda: self.deadline, redact=redact)
         self._semaphore = asyncio.Semaphore(options.concurrency)
         self._session: aiohttp.ClientSession | None = None
         self._timeout = aiohttp.ClientTimeout(
@@ -213,8 +209,7 @@ class AdoClient:
             )
             if rate.retry_after is not None or kind is Kind.THROTTLED:
                 # One shared pause: every task waits for the same moment.
-                self._pacer.pause(loop.time(), wait)
-                self._reschedule()
+                self._turns.pause(loop.time(), wait)
             else:
                 self.stats.wait_s += wait
                 await asyncio.sleep(wait)
@@ -229,7 +224,7 @@ class AdoClient:
         if self.breaker.is_open:
             await self._outage.wait(url)
         async with self._semaphore:
-            await self._wait_turn(url)
+            await self._turns.wait(url)
             timeout = self._timeout  # one object while the deadline is further away
             left = self.deadline - loop.time() if self.deadline is not None else None
             if left is not None and left < self.options.timeout_s:
@@ -269,11 +264,7 @@ class AdoClient:
         self.stats.bytes += len(body)
         wall = time.time()
         rate = RateLimit.from_headers(headers, now=wall)
-        pacer = self._pacer
-        before = pacer.spacing
-        pacer.observe(status, rate, now=loop.time(), wall=wall, in_flight=self.stats.in_flight + 1)
-        if pacer.spacing < before:
-            self._reschedule()  # a shrinking spacing frees waiting requests at once
+        self._turns.observe(status, rate, now=loop.time(), wall=wall)
         unreachable = is_outage_status(status, rate.retry_after is not None)
         return _classify_without_gc(status, headers, body), rate, None, unreachable
 
@@ -300,41 +291,6 @@ class AdoClient:
     async def server_back(self) -> bool:
         """True when the server answers (see :meth:`crawler.outage_wait.OutageWait.server_back`)."""
         return await self._outage.server_back()
-
-    def _reschedule(self) -> None:
-        """Wake every request waiting for its turn, so that it reads the new schedule."""
-        self._schedule_changed.set()
-        self._schedule_changed = asyncio.Event()
-
-    async def _wait_turn(self, url: str) -> None:
-        """Wait until the shared schedule and the rate ceiling both let this request start.
-
-        Nothing is booked ahead: a waiting request sleeps until the schedule's next start
-        or until the schedule changes, whichever comes first, then reads it again. The
-        schedule is asked again after the ceiling, since a 429 may have paused everyone
-        while this request queued there.
-        """
-        loop = asyncio.get_running_loop()
-        pacer = self._pacer
-        while True:
-            now = loop.time()
-            wait = pacer.wait_for(now)
-            if wait <= 0:
-                await self._ceiling.take()
-                if pacer.try_start(loop.time()):
-                    return
-                continue
-            if self.deadline is not None and now + wait > self.deadline:
-                raise AdoError(
-                    "the run's deadline passed while waiting for the throttling pause to end",
-                    url=self._redact(url),
-                    code="deadline",
-                )
-            changed = self._schedule_changed
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await changed.wait()
-            self.stats.wait_s += loop.time() - now
 
     # -- listings ------------------------------------------------------------------------------
 

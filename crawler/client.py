@@ -18,7 +18,6 @@ another host.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import random
 import time
@@ -68,18 +67,6 @@ class ClientOptions:
     max_response_bytes: int = 64 * 1024 * 1024
     ca_bundle: str | None = None
     outage_tolerance_s: float = 600.0
-
-
-def _classify_without_gc(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
-    """``classify`` with the cyclic GC paused: parsing a page creates thousands of
-    containers and no cycles, and each of them would otherwise be scanned several times."""
-    if not gc.isenabled():
-        return classify(status, headers, body)
-    gc.disable()
-    try:
-        return classify(status, headers, body)
-    finally:
-        gc.enable()
 
 
 def _identity(text: str) -> str:
@@ -266,7 +253,7 @@ class AdoClient:
         rate = RateLimit.from_headers(headers, now=wall)
         self._turns.observe(status, rate, now=loop.time(), wall=wall)
         unreachable = is_outage_status(status, rate.retry_after is not None)
-        return _classify_without_gc(status, headers, body), rate, None, unreachable
+        return classify(status, headers, body), rate, None, unreachable
 
     async def _send_probe(self, target: str) -> bool:
         """One request to see whether the server is there: True when it answers."""

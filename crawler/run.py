@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 import sys
@@ -19,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from crawler import pipeline
+from crawler import gc_policy, pipeline
 from crawler.client import AdoClient, ClientOptions
 from crawler.config import DEFAULT_RESOURCES, Settings, project_selected
 from crawler.crawl import CrawlPlan, CrawlState, crawl_org
@@ -266,13 +265,7 @@ def _describe(credential: Credential) -> str:
 
 def run_crawl(settings: Settings, credential: Credential, environ: Mapping[str, str]) -> RunResult:
     """Run a crawl on a fresh event loop; SIGINT and SIGTERM cancel it cleanly."""
-
-    # A crawl allocates millions of short-lived, acyclic objects (parsed pages); with the
-    # default gen-0 threshold of 700 the cyclic collector rescans them over and over.
-    # Objects alive now (modules, settings) are frozen out of collection altogether.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    gc_policy.tune_for_crawl()
 
     async def main() -> RunResult:
         loop = asyncio.get_running_loop()

@@ -1,7 +1,9 @@
 """The one HTTP client of a crawl: aiohttp session, rate limit, concurrency bound, retries, paging.
 
 Policy lives in :mod:`crawler.ado` (what a response means, how long to wait) and
-:mod:`crawler.pacing` (when the next request may start); this module only does the I/O.
+:mod:`crawler.pacing` (when the next request may start, waited on in :mod:`crawler.turns`);
+the aiohttp specifics are in :mod:`crawler.transport`, the errors raised are built in
+:mod:`crawler.client_errors`; this module holds the retry loop and paging.
 
 Retry policy: 429, 5xx, damaged 200 bodies, connection errors and timeouts are retried
 with exponential backoff and full jitter, at most ``max_retries`` times and never past
@@ -16,22 +18,17 @@ another host.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import logging
 import random
-import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 from yarl import URL
 
-from crawler import NAME, __version__
 from crawler.ado import (
     RETRYABLE,
     Cursor,
@@ -44,19 +41,13 @@ from crawler.ado import (
     parse_list,
     retry_wait,
 )
-from crawler.errors import (
-    AdoError,
-    AuthError,
-    CrawlerError,
-    NotVisible,
-    ProtocolError,
-    RateLimited,
-    ServerError,
-    TransportError,
-)
+from crawler.client_errors import exhausted, final_error, tls_error
+from crawler.errors import ProtocolError
 from crawler.outage import Breaker, is_outage_status
 from crawler.outage_wait import OutageWait
-from crawler.pacing import Pacer, ceiling_shape
+from crawler.stats import Stats
+from crawler.transport import is_unreachable, open_session, read_body
+from crawler.turns import Turns
 
 log = logging.getLogger(__name__)
 
@@ -78,90 +69,8 @@ class ClientOptions:
     outage_tolerance_s: float = 600.0
 
 
-@dataclass(slots=True)
-class Stats:
-    """Counters a crawl reports in its snapshot and progress line."""
-
-    requests: int = 0
-    responses: int = 0
-    pages: int = 0
-    retries: int = 0
-    throttled: int = 0
-    wait_s: float = 0.0
-    bytes: int = 0
-    in_flight: int = 0
-    outages: int = 0  # times the server was unreachable for several requests in a row
-    outage_s: float = 0.0  # seconds it was unreachable, in all
-    outage_probes: int = 0  # requests sent to see whether it is back
-    unreachable_since: float | None = None  # loop time the current outage began, if any
-    outage_tolerance_s: float = 0.0
-    second_pass_retried: int = 0  # scopes that failed for transient reasons, asked again
-    second_pass_recovered: int = 0  # of those, read in full the second time
-    first_sent: float | None = None  # loop time the first request went out
-    last_received: float | None = None  # loop time the last response was complete
-    items: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def window_s(self) -> float:
-        """Seconds from the first request sent to the last response received."""
-        if self.first_sent is None or self.last_received is None:
-            return 0.0
-        return max(0.0, self.last_received - self.first_sent)
-
-
-def _classify_without_gc(status: int, headers: Mapping[str, str], body: bytes) -> Outcome:
-    """``classify`` with the cyclic GC paused: parsing a page creates thousands of
-    containers and no cycles, and each of them would otherwise be scanned several times."""
-    if not gc.isenabled():
-        return classify(status, headers, body)
-    gc.disable()
-    try:
-        return classify(status, headers, body)
-    finally:
-        gc.enable()
-
-
 def _identity(text: str) -> str:
     return text
-
-
-def _is_unreachable(exc: BaseException) -> bool:
-    """A failure that says the server is away: refused, reset, or a connect timeout.
-
-    A connection cut mid-body or a read timeout means the server is there but this answer
-    went wrong; those stay ordinary retries.
-    """
-    if isinstance(exc, aiohttp.ConnectionTimeoutError | aiohttp.ServerDisconnectedError):
-        return True
-    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.SocketTimeoutError):
-        return False
-    return isinstance(exc, aiohttp.ClientOSError)
-
-
-class Ceiling:
-    """The ``--rate`` ceiling: aiolimiter's leaky bucket, drawn a group of requests at a time.
-
-    One task draws a group from the bucket (``AsyncLimiter.acquire(group)``) while the
-    others queue on a lock; each request then takes one of the group. Waking the event
-    loop once per group instead of once per request saves most of the limiter's CPU.
-    """
-
-    def __init__(self, rate: float) -> None:
-        burst, self.group = ceiling_shape(rate)
-        self.limiter = AsyncLimiter(burst, burst / rate)
-        self.left = 0
-        self._lock = asyncio.Lock()
-
-    async def take(self) -> None:
-        """Wait until one more request may start."""
-        if self.left:
-            self.left -= 1
-            return
-        async with self._lock:
-            if not self.left:
-                await self.limiter.acquire(self.group)
-                self.left = self.group
-            self.left -= 1
 
 
 class AdoClient:
@@ -185,9 +94,6 @@ class AdoClient:
         self.credential_label = credential_label
         self._redact = redact
         self._rng = rng or random.Random()  # jitter, not cryptography
-        self._pacer = Pacer()
-        # Replaced (after being set) whenever the schedule changes: waiters re-read it then.
-        self._schedule_changed = asyncio.Event()
         self.breaker = Breaker(options.outage_tolerance_s)
         self.stats.outage_tolerance_s = options.outage_tolerance_s
         self._outage = OutageWait(
@@ -197,8 +103,7 @@ class AdoClient:
             deadline=lambda: self.deadline,
             redact=redact,
         )
-        # The requests-per-second ceiling (see pacing.ceiling_shape).
-        self._ceiling = Ceiling(options.rate)
+        self._turns = Turns(options.rate, self.stats, deadline=lambda: self.deadline, redact=redact)
         self._semaphore = asyncio.Semaphore(options.concurrency)
         self._session: aiohttp.ClientSession | None = None
         self._timeout = aiohttp.ClientTimeout(
@@ -209,27 +114,10 @@ class AdoClient:
         return f"AdoClient(concurrency={self.options.concurrency}, rate={self.options.rate})"
 
     async def __aenter__(self) -> AdoClient:
-        ssl_context: ssl.SSLContext | bool = True
-        if self.options.ca_bundle:
-            ssl_context = ssl.create_default_context(cafile=self.options.ca_bundle)
-        connector = aiohttp.TCPConnector(
-            limit=self.options.concurrency, ssl=ssl_context, ttl_dns_cache=300
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            headers={
-                "Accept": "application/json",
-                "User-Agent": f"{NAME}/{__version__}",
-                "X-TFS-FedAuthRedirect": "Suppress",
-            },
-            timeout=aiohttp.ClientTimeout(
-                total=self.options.timeout_s, connect=self.options.connect_timeout_s
-            ),
-            raise_for_status=False,
-            auto_decompress=True,
-            trust_env=False,
-            # The REST API needs no cookies; none set by a server is kept or sent back.
-            cookie_jar=aiohttp.DummyCookieJar(),
+        self._session = open_session(
+            concurrency=self.options.concurrency,
+            timeout=self._timeout,
+            ca_bundle=self.options.ca_bundle,
         )
         return self
 
@@ -275,13 +163,17 @@ class AdoClient:
                 return outcome
             kind = outcome.kind if outcome is not None else None
             if outcome is not None and kind not in RETRYABLE:
-                raise self._final_error(outcome, url)
+                raise final_error(
+                    outcome, url, credential_label=self.credential_label, redact=self._redact
+                )
             if kind is Kind.THROTTLED:
                 self.stats.throttled += 1
             reason = error or (outcome.message if outcome else "unknown failure")
             status = outcome.status if outcome is not None else None
             if attempt >= self.options.max_retries:
-                raise self._exhausted(kind, status, url, reason, "retries_exhausted", attempt)
+                raise exhausted(
+                    kind, status, url, reason, "retries_exhausted", attempt, redact=self._redact
+                )
             wait = retry_wait(
                 kind or Kind.SERVER,
                 attempt,
@@ -291,7 +183,7 @@ class AdoClient:
                 rand=self._rng.random(),
             )
             if self.deadline is not None and loop.time() + wait > self.deadline:
-                raise self._exhausted(kind, status, url, reason, "deadline", attempt)
+                raise exhausted(kind, status, url, reason, "deadline", attempt, redact=self._redact)
             attempt += 1
             self.stats.retries += 1
             log.info(
@@ -304,8 +196,7 @@ class AdoClient:
             )
             if rate.retry_after is not None or kind is Kind.THROTTLED:
                 # One shared pause: every task waits for the same moment.
-                self._pacer.pause(loop.time(), wait)
-                self._reschedule()
+                self._turns.pause(loop.time(), wait)
             else:
                 self.stats.wait_s += wait
                 await asyncio.sleep(wait)
@@ -320,7 +211,7 @@ class AdoClient:
         if self.breaker.is_open:
             await self._outage.wait(url)
         async with self._semaphore:
-            await self._wait_turn(url)
+            await self._turns.wait(url)
             timeout = self._timeout  # one object while the deadline is further away
             left = self.deadline - loop.time() if self.deadline is not None else None
             if left is not None and left < self.options.timeout_s:
@@ -343,20 +234,16 @@ class AdoClient:
                     allow_redirects=False,
                     timeout=timeout,
                 ) as resp:
-                    body = await self._read_body(resp, url)
+                    body = await read_body(
+                        resp, url, limit=self.options.max_response_bytes, redact=self._redact
+                    )
                     headers: Mapping[str, str] = resp.headers
                     status = resp.status
             except (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError) as exc:
-                raise CrawlerError(
-                    self._redact(
-                        f"TLS failed for {URL(url).host}: {exc}. The server's certificate is "
-                        "not trusted here: for Azure DevOps Server behind a private CA pass "
-                        "--ca-bundle PATH (a PEM file), or set ca_bundle in the config file."
-                    )
-                ) from None
+                raise tls_error(url, exc, self._redact) from None
             except (aiohttp.ClientError, TimeoutError) as exc:
                 text = type(exc).__name__ + (f": {exc}" if str(exc) else "")
-                return None, RateLimit(), self._redact(text), _is_unreachable(exc)
+                return None, RateLimit(), self._redact(text), is_unreachable(exc)
             finally:
                 self.stats.in_flight -= 1
                 self.stats.last_received = loop.time()
@@ -364,13 +251,9 @@ class AdoClient:
         self.stats.bytes += len(body)
         wall = time.time()
         rate = RateLimit.from_headers(headers, now=wall)
-        pacer = self._pacer
-        before = pacer.spacing
-        pacer.observe(status, rate, now=loop.time(), wall=wall, in_flight=self.stats.in_flight + 1)
-        if pacer.spacing < before:
-            self._reschedule()  # a shrinking spacing frees waiting requests at once
+        self._turns.observe(status, rate, now=loop.time(), wall=wall)
         unreachable = is_outage_status(status, rate.retry_after is not None)
-        return _classify_without_gc(status, headers, body), rate, None, unreachable
+        return classify(status, headers, body), rate, None, unreachable
 
     async def _send_probe(self, target: str) -> bool:
         """One request to see whether the server is there: True when it answers."""
@@ -395,101 +278,6 @@ class AdoClient:
     async def server_back(self) -> bool:
         """True when the server answers (see :meth:`crawler.outage_wait.OutageWait.server_back`)."""
         return await self._outage.server_back()
-
-    def _reschedule(self) -> None:
-        """Wake every request waiting for its turn, so that it reads the new schedule."""
-        self._schedule_changed.set()
-        self._schedule_changed = asyncio.Event()
-
-    async def _wait_turn(self, url: str) -> None:
-        """Wait until the shared schedule and the rate ceiling both let this request start.
-
-        Nothing is booked ahead: a waiting request sleeps until the schedule's next start
-        or until the schedule changes, whichever comes first, then reads it again. The
-        schedule is asked again after the ceiling, since a 429 may have paused everyone
-        while this request queued there.
-        """
-        loop = asyncio.get_running_loop()
-        pacer = self._pacer
-        while True:
-            now = loop.time()
-            wait = pacer.wait_for(now)
-            if wait <= 0:
-                await self._ceiling.take()
-                if pacer.try_start(loop.time()):
-                    return
-                continue
-            if self.deadline is not None and now + wait > self.deadline:
-                raise AdoError(
-                    "the run's deadline passed while waiting for the throttling pause to end",
-                    url=self._redact(url),
-                    code="deadline",
-                )
-            changed = self._schedule_changed
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await changed.wait()
-            self.stats.wait_s += loop.time() - now
-
-    async def _read_body(self, resp: aiohttp.ClientResponse, url: str) -> bytes:
-        limit = self.options.max_response_bytes
-        if resp.content_length is not None and resp.content_length > limit:
-            raise ProtocolError(
-                f"response of {resp.content_length} bytes exceeds the {limit}-byte limit "
-                "(max_response_mb)",
-                status=resp.status,
-                url=self._redact(url),
-                code="too_large",
-            )
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in resp.content.iter_any():
-            size += len(chunk)
-            if size > limit:
-                raise ProtocolError(
-                    f"response exceeded the {limit}-byte limit (max_response_mb)",
-                    status=resp.status,
-                    url=self._redact(url),
-                    code="too_large",
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _final_error(self, outcome: Outcome, url: str) -> CrawlerError:
-        message = self._redact(outcome.message)
-        safe_url = self._redact(url)
-        if outcome.kind is Kind.AUTH:
-            return AuthError(
-                f"Azure DevOps refused {self.credential_label} (HTTP {outcome.status}: "
-                f"{message}). Check that the token is current and was not revoked or expired, "
-                "that it belongs to this organization, and for a PAT that it has the Code (Read) "
-                "and Build (Read) scopes."
-            )
-        if outcome.kind is Kind.NOT_VISIBLE:
-            return NotVisible(message, status=outcome.status, url=safe_url, code=outcome.code)
-        return ProtocolError(
-            f"HTTP {outcome.status}: {message}",
-            status=outcome.status,
-            url=safe_url,
-            code=outcome.code,
-        )
-
-    def _exhausted(
-        self, kind: Kind | None, status: int | None, url: str, reason: str, code: str, tries: int
-    ) -> AdoError:
-        what = "the run's deadline" if code == "deadline" else f"{tries + 1} attempts"
-        message = self._redact(f"gave up after {what}: {reason}")
-        safe_url = self._redact(url)
-        cls: type[AdoError]
-        if kind is Kind.THROTTLED:
-            cls = RateLimited
-        elif kind is Kind.SERVER:
-            cls = ServerError
-        elif kind is Kind.BAD_RESPONSE:
-            cls = ProtocolError
-        else:
-            cls = TransportError
-        return cls(message, status=status, url=safe_url, code=code)
 
     # -- listings ------------------------------------------------------------------------------
 

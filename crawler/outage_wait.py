@@ -22,7 +22,7 @@ log = logging.getLogger("crawler.client")
 
 
 class OutageStats(Protocol):
-    """The counters the outage state keeps up to date (``crawler.client.Stats``)."""
+    """The counters the outage state keeps up to date (``crawler.stats.Stats``)."""
 
     outages: int
     outage_s: float

@@ -14,9 +14,9 @@ from typing import Any, TextIO
 
 from crawler import pipeline
 from crawler.advice import summary_tips
-from crawler.client import Stats
 from crawler.crawl_plan import CrawlState
 from crawler.identity import identity_sentence
+from crawler.stats import Stats
 
 
 def format_line(stats: Stats, state: CrawlState, elapsed: float) -> str:

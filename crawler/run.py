@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 import sys
@@ -19,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from crawler import pipeline
-from crawler.client import AdoClient, ClientOptions, Stats
+from crawler import gc_policy, pipeline
+from crawler.client import AdoClient, ClientOptions
 from crawler.crawl import crawl_org
 from crawler.crawl_plan import CrawlPlan, CrawlState
 from crawler.credentials import Credential
@@ -38,6 +37,7 @@ from crawler.second_pass import second_pass
 from crawler.settings import DEFAULT_RESOURCES, Settings, project_selected
 from crawler.snapshot import SnapshotWriter
 from crawler.snapshot_header import build_header
+from crawler.stats import Stats
 
 log = logging.getLogger(__name__)
 
@@ -266,13 +266,7 @@ def _describe(credential: Credential) -> str:
 
 def run_crawl(settings: Settings, credential: Credential, environ: Mapping[str, str]) -> RunResult:
     """Run a crawl on a fresh event loop; SIGINT and SIGTERM cancel it cleanly."""
-
-    # A crawl allocates millions of short-lived, acyclic objects (parsed pages); with the
-    # default gen-0 threshold of 700 the cyclic collector rescans them over and over.
-    # Objects alive now (modules, settings) are frozen out of collection altogether.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    gc_policy.tune_for_crawl()
 
     async def main() -> RunResult:
         loop = asyncio.get_running_loop()

@@ -274,7 +274,7 @@ def test_a_ceiling_group_never_exceeds_its_bucket(rate: float) -> None:
 async def test_the_ceiling_draws_from_the_bucket_once_per_group() -> None:
     import asyncio
 
-    from crawler.client import Ceiling
+    from crawler.ceiling import Ceiling
 
     ceiling = Ceiling(1000)  # groups of 10
     drawn: list[float] = []

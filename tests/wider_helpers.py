@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from crawler.client import AdoClient, Stats
+from crawler.client import AdoClient
 from crawler.crawl import crawl_org
 from crawler.crawl_plan import CrawlPlan, CrawlState
 from crawler.emulator.server import RunningEmulator
@@ -19,6 +19,7 @@ from crawler.run import client_options
 from crawler.settings_load import load_settings
 from crawler.snapshot import SnapshotWriter
 from crawler.snapshot_header import build_header
+from crawler.stats import Stats
 from tests.crawl_helpers import FAST
 
 WIDER = WIDER_KEYS  # every wider resource key, as the emulator serves them

@@ -25,8 +25,8 @@ import orjson
 from bench.harness import ROOT, BenchError, crawler_env, emulator
 from bench.scenarios import median, scenarios
 from crawler.cli import COMMANDS
-from crawler.layout import write_layout
-from crawler.reader import open_snapshot
+from crawler.snapshot.layout import write_layout
+from crawler.snapshot.reader import open_snapshot
 
 NAMES = ("downstream-100k",)
 RSS_TARGET_MB = 300.0

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Protocol, cast
 
 from crawler import NAME, __version__
-from crawler.errors import EXIT_INTERRUPTED, EXIT_USAGE, CrawlerError
+from crawler.protocol.errors import EXIT_INTERRUPTED, EXIT_USAGE, CrawlerError
 
 COMMANDS = (
     "crawl",

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 from crawler import pipeline
-from crawler.advice import summary_tips
-from crawler.crawl_plan import CrawlState
-from crawler.identity import identity_sentence
-from crawler.stats import Stats
+from crawler.crawl.identity import identity_sentence
+from crawler.crawl.plan import CrawlState
+from crawler.http.stats import Stats
+from crawler.protocol.advice import summary_tips
 
 
 def format_line(stats: Stats, state: CrawlState, elapsed: float) -> str:
@@ -150,7 +150,8 @@ def group_errors(errors: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def advice(errors: Iterable[Mapping[str, Any]], auth_kind: str) -> str:
-    """What to change so that the next run sees what this one could not (crawler.advice)."""
+    """What to change so that the next run sees what this one could not
+    (crawler.protocol.advice)."""
     return " ".join(summary_tips(errors, auth_kind))
 
 

@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import TextIO
 
 from crawler import gc_policy, pipeline
-from crawler.client import AdoClient, ClientOptions
-from crawler.crawl import crawl_org
-from crawler.crawl_plan import CrawlPlan, CrawlState
-from crawler.credentials import Credential
-from crawler.errors import (
+from crawler.crawl.fanout import crawl_org
+from crawler.crawl.identity import parse_identity
+from crawler.crawl.plan import CrawlPlan, CrawlState
+from crawler.crawl.second_pass import second_pass
+from crawler.http.client import AdoClient, ClientOptions
+from crawler.http.stats import Stats
+from crawler.progress import Progress, summary
+from crawler.protocol.errors import (
     EXIT_OK,
     EXIT_PARTIAL,
     AuthError,
@@ -31,13 +34,10 @@ from crawler.errors import (
     Interrupted,
     UsageError,
 )
-from crawler.identity import parse_identity
-from crawler.progress import Progress, summary
-from crawler.second_pass import second_pass
-from crawler.settings import DEFAULT_RESOURCES, Settings, project_selected
-from crawler.snapshot import SnapshotWriter
-from crawler.snapshot_header import build_header
-from crawler.stats import Stats
+from crawler.settings.credentials import Credential
+from crawler.settings.table import DEFAULT_RESOURCES, Settings, project_selected
+from crawler.snapshot.header import build_header
+from crawler.snapshot.writer import SnapshotWriter
 
 log = logging.getLogger(__name__)
 

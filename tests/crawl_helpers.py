@@ -9,11 +9,11 @@ from typing import Any
 
 import orjson
 
-from crawler.credentials import Credential
 from crawler.emulator.server import RunningEmulator
 from crawler.run import RunResult, crawl_to_file
-from crawler.settings_load import load_settings
-from crawler.unread import Unread
+from crawler.settings.credentials import Credential
+from crawler.settings.load import load_settings
+from crawler.snapshot.unread import Unread
 
 FAST = {
     "backoff_base_s": 0.01,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.ado import (
+from crawler.protocol.ado import (
     Cursor,
     Kind,
     PagingError,
@@ -22,7 +22,7 @@ from crawler.ado import (
     parse_retry_after,
     retry_wait,
 )
-from crawler.pacing import ceiling_shape
+from crawler.protocol.pacing import ceiling_shape
 
 JSON = {"Content-Type": "application/json; charset=utf-8; api-version=7.1"}
 BASE = "https://dev.azure.com/fabrikam/"
@@ -62,7 +62,7 @@ def test_build_url_round_trips_any_segment_and_token(segment: str, token: str) -
 def test_the_quote_shortcut_encodes_exactly_like_quote(text: str) -> None:
     from urllib.parse import quote
 
-    from crawler.ado import _quote
+    from crawler.protocol.ado import _quote
 
     assert _quote(text) == quote(text, safe="")
     assert _quote(text, "$") == quote(text, safe="$")
@@ -274,7 +274,7 @@ def test_a_ceiling_group_never_exceeds_its_bucket(rate: float) -> None:
 async def test_the_ceiling_draws_from_the_bucket_once_per_group() -> None:
     import asyncio
 
-    from crawler.ceiling import Ceiling
+    from crawler.http.ceiling import Ceiling
 
     ceiling = Ceiling(1000)  # groups of 10
     drawn: list[float] = []

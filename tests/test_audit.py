@@ -14,14 +14,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.audit.decide import is_production_like
-from crawler.audit.engine import run_audit
-from crawler.audit.rules import RULES, RULES_BY_ID
 from crawler.cli import main
+from crawler.downstream.audit.decide import is_production_like
+from crawler.downstream.audit.engine import run_audit
+from crawler.downstream.audit.rules import RULES, RULES_BY_ID
+from crawler.downstream.report.model import build_inventory
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.posture_truth import planted_risks
 from crawler.emulator.server import run_emulator
-from crawler.report.model import build_inventory
 from tests.crawl_helpers import crawl
 from tests.test_cli_crawl import run_cli
 

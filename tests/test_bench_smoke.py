@@ -25,8 +25,8 @@ from bench.scenarios import (
 from bench.serve import config_from_dict, config_to_dict
 from crawler.emulator.config import EmulatorConfig, FaultConfig, ThrottleConfig
 from crawler.emulator.model import Org
-from crawler.resources import REGISTRY
-from crawler.snapshot_encode import encode_item, normalize_item, sort_key
+from crawler.protocol.resources import REGISTRY
+from crawler.snapshot.encode import encode_item, normalize_item, sort_key
 
 BASE = "http://127.0.0.1:9/fabrikam"
 

@@ -9,9 +9,9 @@ import pytest
 
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.server import run_emulator
-from crawler.errors import AuthError
-from crawler.schema import snapshot_schema
-from crawler.validate import Validator
+from crawler.protocol.errors import AuthError
+from crawler.snapshot.schema import snapshot_schema
+from crawler.snapshot.validate import Validator
 from tests.crawl_helpers import assert_matches_ground_truth, crawl
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from crawler.schema import snapshot_schema
-from crawler.validate import Validator
+from crawler.snapshot.schema import snapshot_schema
+from crawler.snapshot.validate import Validator
 
 
 @pytest.mark.parametrize(

@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crawler.crawl.identity import identity_sentence, parse_identity
+from crawler.crawl.posture import batch_check_items
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.posture_checks import PROTECTED_TYPES
 from crawler.emulator.server import run_emulator
-from crawler.identity import identity_sentence, parse_identity
-from crawler.posture import batch_check_items
-from crawler.schema import snapshot_schema
-from crawler.validate import Validator
+from crawler.snapshot.schema import snapshot_schema
+from crawler.snapshot.validate import Validator
 from tests.crawl_helpers import crawl
 
 PROJECTS = {"fabrikam fiber": {"id": "p-1", "name": "Fabrikam Fiber"}}

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.locations import (
+from crawler.protocol.locations import (
     CEILING,
     NEVER,
     Location,

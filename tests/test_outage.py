@@ -17,13 +17,13 @@ import pytest
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from crawler.crawl_plan import CrawlState
+from crawler.crawl.plan import CrawlState
 from crawler.emulator.config import EmulatorConfig, FaultConfig
 from crawler.emulator.faults import OUTAGE_KEY
 from crawler.emulator.server import run_emulator
-from crawler.outage import Breaker, is_outage_status, probe_delay
+from crawler.http.stats import Stats
 from crawler.progress import Progress, outage_text
-from crawler.stats import Stats
+from crawler.protocol.outage import Breaker, is_outage_status, probe_delay
 from tests.crawl_helpers import assert_matches_ground_truth, crawl
 
 ORG = EmulatorConfig(

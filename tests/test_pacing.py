@@ -1,4 +1,5 @@
-"""The shared request schedule (crawler.pacing): pure, property-tested, no event loop, no sleeps."""
+"""The shared request schedule (crawler.protocol.pacing): pure, property-tested, no event loop, no
+sleeps."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.ado import RateLimit
-from crawler.pacing import (
+from crawler.protocol.ado import RateLimit
+from crawler.protocol.pacing import (
     MAX_BUDGET_SPACING_S,
     CostMeter,
     Pacer,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 
-from crawler.crawl_plan import CrawlState
+from crawler.crawl.plan import CrawlState
+from crawler.http.stats import Stats
 from crawler.progress import Progress, format_line, group_errors, summary
-from crawler.stats import Stats
 
 
 def errors() -> list[dict[str, object]]:

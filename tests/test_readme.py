@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from crawler.cli import COMMANDS
-from crawler.settings import KEYS, KNOWN_RESOURCES, Key
+from crawler.settings.table import KEYS, KNOWN_RESOURCES, Key
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 

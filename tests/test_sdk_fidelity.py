@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from crawler.emulator import EmulatorConfig, serve_in_thread
-from crawler.resources import strip_links
+from crawler.protocol.resources import strip_links
 
 pytestmark = [
     # msrest's own deprecation, triggered inside the SDK's ServiceClient construction.

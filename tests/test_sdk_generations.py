@@ -20,8 +20,8 @@ import pytest
 
 from crawler.emulator import EmulatorConfig, serve_in_thread
 from crawler.emulator.wider_truth import wider_truth
-from crawler.locations import parse_version
-from crawler.resources import strip_links
+from crawler.protocol.locations import parse_version
+from crawler.protocol.resources import strip_links
 from tests.sdk_venvs import Unavailable, python_of
 
 PROBE = Path(__file__).parent / "sdk_probe.py"

@@ -6,10 +6,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from crawler.crawl_plan import CrawlPlan
+from crawler.crawl.plan import CrawlPlan
+from crawler.crawl.second_pass import second_pass_jobs
 from crawler.emulator.config import EmulatorConfig, FaultConfig
 from crawler.emulator.server import run_emulator
-from crawler.second_pass import second_pass_jobs
 from tests.crawl_helpers import assert_matches_ground_truth, crawl
 
 PROJECT = {"id": "p1", "name": "Web"}

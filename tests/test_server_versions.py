@@ -14,17 +14,17 @@ from urllib.parse import parse_qs
 import orjson
 import pytest
 
-from crawler.client import AdoClient, ClientOptions
-from crawler.crawl import crawl_org
-from crawler.crawl_plan import CrawlPlan, CrawlState
+from crawler.crawl.fanout import crawl_org
+from crawler.crawl.plan import CrawlPlan, CrawlState
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.server import RunningEmulator, run_emulator
 from crawler.emulator.wider_truth import wider_truth
-from crawler.errors import CrawlerError
-from crawler.locations import parse_version
-from crawler.schema import snapshot_schema
-from crawler.snapshot import SnapshotWriter
-from crawler.validate import Validator
+from crawler.http.client import AdoClient, ClientOptions
+from crawler.protocol.errors import CrawlerError
+from crawler.protocol.locations import parse_version
+from crawler.snapshot.schema import snapshot_schema
+from crawler.snapshot.validate import Validator
+from crawler.snapshot.writer import SnapshotWriter
 from tests.crawl_helpers import assert_matches_ground_truth, crawl
 from tests.wider_helpers import WIDER, expected
 
@@ -146,9 +146,9 @@ async def test_a_url_that_is_not_a_collection_stops_with_advice(tmp_path: Path) 
 
 
 def test_plan_routes_without_and_with_location_data() -> None:
-    from crawler.discovery import plan_routes
-    from crawler.locations import CONNECTION_DATA, parse_location_data
-    from crawler.resources import REGISTRY
+    from crawler.crawl.discovery import plan_routes
+    from crawler.protocol.locations import CONNECTION_DATA, parse_location_data
+    from crawler.protocol.resources import REGISTRY
 
     fallback = plan_routes(None, REGISTRY.values(), "cloud")
     assert (fallback.deployment, fallback.api_version) == ("services", "7.1")

@@ -11,10 +11,10 @@ import orjson
 import pytest
 
 from crawler.pipeline import command, escape_property, log_issue
-from crawler.resources import strip_links
-from crawler.snapshot import SnapshotWriter
-from crawler.snapshot_encode import normalize_item, sort_key
-from crawler.snapshot_header import build_header, rfc3339
+from crawler.protocol.resources import strip_links
+from crawler.snapshot.encode import normalize_item, sort_key
+from crawler.snapshot.header import build_header, rfc3339
+from crawler.snapshot.writer import SnapshotWriter
 
 T0 = datetime(2026, 11, 28, 1, 2, 3, 456789, tzinfo=UTC)
 
@@ -102,7 +102,7 @@ def write_batched(tmp_path: Path, entries: list[tuple[str, dict[str, Any]]], nam
 def test_batches_per_project_give_the_same_snapshot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from crawler import snapshot_output
+    from crawler.snapshot import output as snapshot_output
 
     monkeypatch.setattr(snapshot_output, "_SMALL_COPY", 1)  # every segment copied by the kernel
     entries = items(12)
@@ -114,7 +114,7 @@ def test_batches_per_project_give_the_same_snapshot(
 def test_split_batches_and_duplicates_merge_item_by_item(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from crawler import snapshot_spill
+    from crawler.snapshot import spill as snapshot_spill
 
     monkeypatch.setattr(snapshot_spill, "SEGMENT_BUDGET", 300)  # batches split after a few
     monkeypatch.setattr(snapshot_spill, "INDEX_LINE", 2)  # several index lines per segment
@@ -130,7 +130,7 @@ def test_split_batches_and_duplicates_merge_item_by_item(
 def test_memory_held_stays_within_the_budget(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from crawler import snapshot_spill
+    from crawler.snapshot import spill as snapshot_spill
 
     monkeypatch.setattr(snapshot_spill, "SEGMENT_BUDGET", 1000)
     writer = SnapshotWriter(tmp_path / "s.json", ["pipelines"])
@@ -171,7 +171,7 @@ def test_copy_falls_back_when_the_kernel_cannot(
     import errno
     import os
 
-    from crawler import snapshot_output
+    from crawler.snapshot import output as snapshot_output
 
     def refuse(*args: Any, **kwargs: Any) -> int:
         raise OSError(errno.EXDEV, "Invalid cross-device link")
@@ -193,7 +193,7 @@ def test_a_closed_batch_takes_no_items(tmp_path: Path) -> None:
 
 
 def test_clusters_join_overlapping_ranges_only() -> None:
-    from crawler.snapshot_spill import _Segment, clusters
+    from crawler.snapshot.spill import _Segment, clusters
 
     def seg(seq: int, first: str, last: str) -> _Segment:
         return _Segment((first,), (last,), seq, 0, 0, 1, 0, 0)
@@ -244,7 +244,7 @@ def test_pipeline_variable_values_are_never_stored() -> None:
 
 
 def test_variables_keep_exactly_the_declared_flags() -> None:
-    from crawler.resources import VARIABLE_FLAGS, keep_variable_flags
+    from crawler.protocol.resources import VARIABLE_FLAGS, keep_variable_flags
 
     spec = {flag: True for flag in VARIABLE_FLAGS} | {"value": "v", "future": 1}
     assert keep_variable_flags({"a": spec, "b": "odd", "c": {}}) == {
@@ -257,7 +257,7 @@ def test_variables_keep_exactly_the_declared_flags() -> None:
 
 
 def test_identity_and_queue_links_are_dropped_on_the_fast_path() -> None:
-    from crawler.snapshot_encode import encode_item
+    from crawler.snapshot.encode import encode_item
 
     definition = {
         "id": 7,
@@ -319,7 +319,7 @@ def test_logging_command_shape() -> None:
 def test_write_all_finishes_a_short_writev(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from crawler import snapshot_spill
+    from crawler.snapshot import spill as snapshot_spill
 
     real = os.writev
 

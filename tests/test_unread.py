@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.unread import Unread, scope_of
+from crawler.snapshot.unread import Unread, scope_of
 
 P1 = {"id": "p1", "name": "One"}
 ERRORS = [

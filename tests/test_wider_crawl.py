@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from crawler.crawl.negotiation import parse_location_url
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.model import Org
 from crawler.emulator.server import run_emulator
 from crawler.emulator.wider_activity import with_latest_builds
 from crawler.emulator.wider_truth import wider_truth
-from crawler.negotiation import parse_location_url
 from tests.crawl_helpers import crawl
 from tests.wider_helpers import WIDER, crawl_with_options, expected
 

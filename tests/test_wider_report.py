@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from crawler.report.csv import render_csv
-from crawler.report.findings import compute_findings
-from crawler.report.html import render_html
-from crawler.report.markdown import render_markdown
-from crawler.report.model import build_inventory
+from crawler.downstream.report.csv import render_csv
+from crawler.downstream.report.findings import compute_findings
+from crawler.downstream.report.html import render_html
+from crawler.downstream.report.markdown import render_markdown
+from crawler.downstream.report.model import build_inventory
 from tests.downstream.downstream_data import (
     P_A,
     P_B,

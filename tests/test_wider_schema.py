@@ -10,11 +10,11 @@ from typing import Any
 import jsonschema
 import pytest
 
+from crawler.downstream.merge import merge_snapshots
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.server import run_emulator
-from crawler.merge import merge_snapshots
-from crawler.schema import multi_schema, snapshot_schema
-from crawler.validate import Validator
+from crawler.snapshot.schema import multi_schema, snapshot_schema
+from crawler.snapshot.validate import Validator
 from tests.wider_helpers import WIDER, crawl_with_options
 
 

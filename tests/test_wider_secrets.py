@@ -10,18 +10,18 @@ from pathlib import Path
 import orjson
 import pytest
 
-from crawler.audit.engine import run_audit
-from crawler.audit.render import render_json, render_markdown, render_text
-from crawler.audit.sarif import render_sarif
+from crawler.downstream.audit.engine import run_audit
+from crawler.downstream.audit.render import render_json, render_markdown, render_text
+from crawler.downstream.audit.sarif import render_sarif
+from crawler.downstream.report.model import build_inventory
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.model import Org
 from crawler.emulator.posture import secure_files
 from crawler.emulator.posture_checks import checks_on, protected_resources
 from crawler.emulator.server import run_emulator
 from crawler.emulator.wider_truth import wider_truth
-from crawler.report.model import build_inventory
-from crawler.resources import REGISTRY
-from crawler.snapshot_encode import encode_item, normalize_item
+from crawler.protocol.resources import REGISTRY
+from crawler.snapshot.encode import encode_item, normalize_item
 from tests.test_cli_crawl import run_cli
 from tests.wider_helpers import crawl_with_options
 

@@ -10,16 +10,16 @@ from typing import Any
 
 import orjson
 
-from crawler.client import AdoClient
-from crawler.crawl import crawl_org
-from crawler.crawl_plan import CrawlPlan, CrawlState
+from crawler.crawl.fanout import crawl_org
+from crawler.crawl.plan import CrawlPlan, CrawlState
 from crawler.emulator.server import RunningEmulator
 from crawler.emulator.wider import WIDER_KEYS
+from crawler.http.client import AdoClient
+from crawler.http.stats import Stats
 from crawler.run import client_options
-from crawler.settings_load import load_settings
-from crawler.snapshot import SnapshotWriter
-from crawler.snapshot_header import build_header
-from crawler.stats import Stats
+from crawler.settings.load import load_settings
+from crawler.snapshot.header import build_header
+from crawler.snapshot.writer import SnapshotWriter
 from tests.crawl_helpers import FAST
 
 WIDER = WIDER_KEYS  # every wider resource key, as the emulator serves them

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from crawler.errors import EXIT_FAILURE, EXIT_OK
+from crawler.protocol.errors import EXIT_FAILURE, EXIT_OK
 
 HELP = "audit a snapshot's pipeline security posture: text, markdown, json or sarif; --fail-on"
 FORMATS = ("text", "markdown", "json", "sarif")
@@ -35,14 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the command."""
-    from crawler.audit.engine import any_at_least, run_audit
-    from crawler.audit.render import render_json, render_markdown, render_text
-    from crawler.audit.sarif import render_sarif
     from crawler.commands.merge import write_atomically
     from crawler.commands.validate import open_valid
-    from crawler.report.model import open_inventory
+    from crawler.downstream.audit.engine import any_at_least, run_audit
+    from crawler.downstream.audit.render import render_json, render_markdown, render_text
+    from crawler.downstream.audit.sarif import render_sarif
+    from crawler.downstream.report.model import open_inventory
 
-    # Read item by item from disk (crawler.reader): memory does not grow with the file.
+    # Read item by item from disk (crawler.snapshot.reader): memory does not grow with the file.
     result = run_audit(open_inventory(open_valid(args.snapshot)))
     render = {
         "text": render_text,

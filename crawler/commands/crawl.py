@@ -21,7 +21,7 @@ exit codes: 0 complete, 2 usage/config error, 3 authentication failed,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --config and one flag per setting (defaults < config file < environment < flags)."""
-    from crawler.settings_args import add_settings_arguments
+    from crawler.settings.args import add_settings_arguments
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
@@ -30,10 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Resolve settings and credential, crawl, print the summary, return the exit code."""
-    from crawler.credentials import resolve_credential
     from crawler.run import run_crawl
-    from crawler.settings_args import flags_from_args
-    from crawler.settings_load import load_settings
+    from crawler.settings.args import flags_from_args
+    from crawler.settings.credentials import resolve_credential
+    from crawler.settings.load import load_settings
 
     flags = flags_from_args(args)
     environ = dict(os.environ)

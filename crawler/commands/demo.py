@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     """Start the emulator, crawl it, print the summary; returns the crawl's exit code."""
     import asyncio
 
-    from crawler.errors import UsageError
+    from crawler.protocol.errors import UsageError
 
     if args.projects < 1 or args.projects > 500:
         raise UsageError("--projects must be between 1 and 500")
@@ -56,11 +56,11 @@ async def _demo(args: argparse.Namespace) -> int:
     import sys
     from dataclasses import replace
 
-    from crawler.credentials import Credential
     from crawler.emulator.config import EmulatorConfig, FaultConfig, ThrottleConfig
     from crawler.emulator.server import run_emulator
     from crawler.run import crawl_to_file
-    from crawler.settings_load import load_settings
+    from crawler.settings.credentials import Credential
+    from crawler.settings.load import load_settings
 
     config = EmulatorConfig(
         org="contoso-demo",

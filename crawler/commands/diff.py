@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from crawler.errors import EXIT_FAILURE, EXIT_OK
+from crawler.protocol.errors import EXIT_FAILURE, EXIT_OK
 
 HELP = "compare two snapshots: added, removed, renamed and changed items (exit 0 same, 1 different)"
 
@@ -30,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the command."""
     # Deferred for start-up time (crawler.cli: ``--help`` loads no command's engine).
     from crawler.commands.validate import open_valid
-    from crawler.diff import diff_files
-    from crawler.diff_render import RENDERERS
+    from crawler.downstream.diff import diff_files
+    from crawler.downstream.diff_render import RENDERERS
 
     old, new = open_valid(args.old), open_valid(args.new)
     diff = diff_files(old, new)

@@ -22,7 +22,7 @@ from crawler.emulator.config import (
 )
 from crawler.emulator.mutations import check_mutations
 from crawler.emulator.versions import SERVER_VERSIONS
-from crawler.errors import UsageError
+from crawler.protocol.errors import UsageError
 
 HELP = "serve a fake Azure DevOps organization on loopback (tests, demos, benchmarks)"
 LOOP_RESOURCES = ("projects", "definitions", "pipelines")

@@ -4,7 +4,8 @@ One ``RESOURCE.ndjson`` per resource key of the snapshot (whatever keys it has):
 line, each naming its ``organization`` (and its ``project {id, name}``, as the snapshot
 stores it), keys sorted. Plus ``snapshot.json``: the snapshot's header without any items
 (itself a valid snapshot), so run facts and ``errors`` travel with the data. Read one item
-at a time (``crawler.reader``): memory does not grow with the snapshot. Each file is written
+at a time (``crawler.snapshot.reader``): memory does not grow with the snapshot. Each file is
+written
 to a temporary name in DIR and renamed when complete. DuckDB's ``read_json``, pandas'
 ``read_json(lines=True)`` and ``jq -c`` read the files with their default settings.
 """
@@ -18,7 +19,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from crawler.errors import EXIT_OK, CrawlerError, UsageError
+from crawler.protocol.errors import EXIT_OK, CrawlerError, UsageError
 
 HELP = "write a snapshot as NDJSON, one RESOURCE.ndjson per resource key plus snapshot.json"
 HEADER_FILE = "snapshot.json"
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from crawler.commands.validate import open_valid
-    from crawler.merge import as_multi
+    from crawler.downstream.merge import as_multi
 
     directory = Path(args.output)
     if directory.is_file():

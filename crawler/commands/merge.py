@@ -2,7 +2,8 @@
 
 Each input is checked against its schema first; the output is checked against the
 multi-organization schema before it replaces OUT (written to a temporary file, then renamed).
-Inputs are read and the output written one item at a time (``crawler.merge.merge_files``).
+Inputs are read and the output written one item at a time
+(``crawler.downstream.merge.merge_files``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from crawler.errors import EXIT_OK, CrawlerError
+from crawler.protocol.errors import EXIT_OK, CrawlerError
 
 HELP = "combine per-organization snapshots into one multi-organization inventory"
 
@@ -41,10 +42,10 @@ def write_atomically(path: Path, data: bytes) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the command."""
     from crawler.commands.validate import open_valid
-    from crawler.merge import merge_files
-    from crawler.reader import open_snapshot
-    from crawler.schema import multi_schema
-    from crawler.validate import Validator, iter_file_problems
+    from crawler.downstream.merge import merge_files
+    from crawler.snapshot.reader import open_snapshot
+    from crawler.snapshot.schema import multi_schema
+    from crawler.snapshot.validate import Validator, iter_file_problems
 
     inputs = [(name, open_valid(name)) for name in args.inputs]
     output = Path(args.output)

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from crawler.errors import EXIT_OK, UsageError
+from crawler.protocol.errors import EXIT_OK, UsageError
 
 HELP = "report on a snapshot: --format markdown (summary), csv (tables) or html (one page)"
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the command."""
     from crawler.commands.merge import write_atomically
     from crawler.commands.validate import open_valid
-    from crawler.report.model import open_inventory
+    from crawler.downstream.report.model import open_inventory
 
     if args.format == "csv" and not args.output:
         raise UsageError("--format csv writes one file per table: give -o DIRECTORY")
@@ -52,17 +52,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--stale-days {args.stale_days}: give a number of days from 1 to 36500")
     inv = open_inventory(open_valid(args.snapshot), stale_days=args.stale_days)
     if args.format == "csv":
-        from crawler.report.csv import write_csv
+        from crawler.downstream.report.csv import write_csv
 
         for path in write_csv(inv, Path(args.output)):
             print(path)
         return EXIT_OK
     if args.format == "html":
-        from crawler.report.html import render_html
+        from crawler.downstream.report.html import render_html
 
         text = render_html(inv)
     else:
-        from crawler.report.markdown import render_markdown
+        from crawler.downstream.report.markdown import render_markdown
 
         text = render_markdown(inv)
     if args.output:

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crawler.errors import EXIT_FAILURE, EXIT_OK, UsageError
+from crawler.protocol.errors import EXIT_FAILURE, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
-    from crawler.reader import SnapshotFile
+    from crawler.snapshot.reader import SnapshotFile
 
 HELP = "check a snapshot file (single- or multi-organization) against the snapshot schema"
 DEFAULT_SHOWN = 10
@@ -36,8 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_valid(path: str | Path) -> dict[str, Any]:
     """Load a snapshot and refuse it (UsageError, exit 2) unless it matches its schema."""
-    from crawler.schema import load_snapshot, schema_for
-    from crawler.validate import Validator
+    from crawler.snapshot.schema import load_snapshot, schema_for
+    from crawler.snapshot.validate import Validator
 
     doc = load_snapshot(path)
     problems = Validator(schema_for(doc)).problems(doc, limit=3)
@@ -48,11 +48,12 @@ def load_valid(path: str | Path) -> dict[str, Any]:
 
 
 def open_valid(path: str | Path) -> SnapshotFile:
-    """Open a snapshot for streaming (``crawler.reader``) and refuse it (UsageError, exit 2)
+    """Open a snapshot for streaming (``crawler.snapshot.reader``) and refuse it (UsageError, exit
+    2)
     unless it matches its schema; reads it once, one item at a time."""
-    from crawler.reader import open_snapshot
-    from crawler.schema import schema_for
-    from crawler.validate import Validator, iter_file_problems
+    from crawler.snapshot.reader import open_snapshot
+    from crawler.snapshot.schema import schema_for
+    from crawler.snapshot.validate import Validator, iter_file_problems
 
     snapshot = open_snapshot(path)
     found = iter_file_problems(Validator(schema_for(snapshot.header)), snapshot)
@@ -65,9 +66,9 @@ def open_valid(path: str | Path) -> SnapshotFile:
 
 def run(args: argparse.Namespace) -> int:
     """Run the command."""
-    from crawler.reader import open_snapshot
-    from crawler.schema import schema_for
-    from crawler.validate import Problem, Validator, iter_file_problems
+    from crawler.snapshot.reader import open_snapshot
+    from crawler.snapshot.schema import schema_for
+    from crawler.snapshot.validate import Problem, Validator, iter_file_problems
 
     snapshot = open_snapshot(args.file)
     multi = snapshot.multi

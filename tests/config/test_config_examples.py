@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.settings import DEFAULTS, KEYS
-from crawler.settings_load import load_settings
+from crawler.settings.load import load_settings
+from crawler.settings.table import DEFAULTS, KEYS
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 EXAMPLES = sorted(CONFIG_DIR.glob("*.toml"))

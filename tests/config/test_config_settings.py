@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.errors import EXIT_USAGE, UsageError
-from crawler.settings import DEFAULTS, KEYS, KNOWN_RESOURCES, Settings, project_selected
-from crawler.settings_args import add_settings_arguments, flags_from_args
-from crawler.settings_load import load_settings
-from crawler.settings_values import glob_problem
+from crawler.protocol.errors import EXIT_USAGE, UsageError
+from crawler.settings.args import add_settings_arguments, flags_from_args
+from crawler.settings.load import load_settings
+from crawler.settings.table import DEFAULTS, KEYS, KNOWN_RESOURCES, Settings, project_selected
+from crawler.settings.values import glob_problem
 
 ORG = "https://dev.azure.com/contoso/"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.credentials import PIPELINE_YAML, Credential, Redactor, resolve_credential
-from crawler.errors import EXIT_USAGE, UsageError
+from crawler.protocol.errors import EXIT_USAGE, UsageError
+from crawler.settings.credentials import PIPELINE_YAML, Credential, Redactor, resolve_credential
 
 TOKEN = "test-token-value"  # a test value, not a real credential
 PAT = "test-pat-value-for-unit-tests"  # a test value, not shaped like a real PAT

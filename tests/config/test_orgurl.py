@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from crawler.errors import UsageError
-from crawler.orgurl import OrgUrl, parse_org_url
+from crawler.protocol.errors import UsageError
+from crawler.settings.orgurl import OrgUrl, parse_org_url
 
 
 @pytest.mark.parametrize(

@@ -21,17 +21,17 @@ import jsonschema
 import orjson
 from downstream_data import Result
 
-from crawler.diff import diff_snapshots
-from crawler.diff_render import diff_to_json
+from crawler.downstream.diff import diff_snapshots
+from crawler.downstream.diff_render import diff_to_json
+from crawler.downstream.markdown_cell import md_cell
+from crawler.downstream.report.csv import render_csv
+from crawler.downstream.report.markdown import render_markdown
+from crawler.downstream.report.model import build_inventory
 from crawler.emulator import EmulatorConfig, ground_truth, run_emulator
 from crawler.emulator.model import Org
-from crawler.errors import EXIT_OK, EXIT_PARTIAL
-from crawler.markdown_cell import md_cell
-from crawler.report.csv import render_csv
-from crawler.report.markdown import render_markdown
-from crawler.report.model import build_inventory
-from crawler.schema import multi_schema
-from crawler.validate import Validator
+from crawler.protocol.errors import EXIT_OK, EXIT_PARTIAL
+from crawler.snapshot.schema import multi_schema
+from crawler.snapshot.validate import Validator
 from tests.crawl_helpers import crawl
 
 CORE = "projects,repositories,pipelines"

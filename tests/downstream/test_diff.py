@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 from downstream_data import P_A, Result, changed, make_snapshot, project, reference, rid
 
-from crawler.diff import diff_snapshots, flatten
-from crawler.diff_changes import ABSENT
-from crawler.diff_render import render_markdown, render_text
-from crawler.merge import merge_snapshots
+from crawler.downstream.diff import diff_snapshots, flatten
+from crawler.downstream.diff_changes import ABSENT
+from crawler.downstream.diff_render import render_markdown, render_text
+from crawler.downstream.merge import merge_snapshots
 
 EXPECTED = {
     ("changed", "pipelines", 1): {

@@ -13,10 +13,10 @@ from downstream_data import P_A, P_B, P_C, reference, repository
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.diff import diff_fields, diff_files, diff_snapshots
-from crawler.layout import write_layout
-from crawler.merge import resource_keys
-from crawler.reader import open_snapshot
+from crawler.downstream.diff import diff_fields, diff_files, diff_snapshots
+from crawler.downstream.merge import resource_keys
+from crawler.snapshot.layout import write_layout
+from crawler.snapshot.reader import open_snapshot
 
 PROJECTS = {P_A: "Team A", P_B: "Team B", P_C: "Other"}
 

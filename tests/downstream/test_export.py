@@ -11,9 +11,9 @@ import duckdb
 import orjson
 from downstream_data import Result, changed, reference
 
+from crawler.downstream.merge import merge_snapshots, resource_keys
 from crawler.emulator import EmulatorConfig, run_emulator
-from crawler.errors import EXIT_OK
-from crawler.merge import merge_snapshots, resource_keys
+from crawler.protocol.errors import EXIT_OK
 from tests.crawl_helpers import crawl
 
 

@@ -21,8 +21,8 @@ import aiohttp
 import pytest
 from downstream_data import reference
 
-from crawler.report.html import render_html
-from crawler.report.model import build_inventory
+from crawler.downstream.report.html import render_html
+from crawler.downstream.report.model import build_inventory
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [

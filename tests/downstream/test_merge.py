@@ -11,10 +11,10 @@ import orjson
 import pytest
 from downstream_data import P_A, P_B, Result, error, make_snapshot, project, reference, repository
 
-from crawler.errors import UsageError
-from crawler.merge import merge_snapshots
-from crawler.schema import multi_schema
-from crawler.validate import Validator
+from crawler.downstream.merge import merge_snapshots
+from crawler.protocol.errors import UsageError
+from crawler.snapshot.schema import multi_schema
+from crawler.snapshot.validate import Validator
 
 
 def _three() -> list[tuple[str, dict[str, Any]]]:

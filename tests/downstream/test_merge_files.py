@@ -11,7 +11,7 @@ import orjson
 import pytest
 from downstream_data import Result, changed, make_snapshot, project, reference
 
-from crawler.merge import merge_snapshots, resource_keys
+from crawler.downstream.merge import merge_snapshots, resource_keys
 
 
 def _orgs() -> list[dict[str, Any]]:

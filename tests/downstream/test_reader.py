@@ -14,13 +14,13 @@ from downstream_data import Result, base_snapshot, reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.errors import UsageError
-from crawler.layout import write_layout
-from crawler.reader import open_snapshot
-from crawler.schema import snapshot_schema
-from crawler.snapshot import SnapshotWriter
-from crawler.snapshot_header import build_header
-from crawler.validate import Validator, iter_file_problems
+from crawler.protocol.errors import UsageError
+from crawler.snapshot.header import build_header
+from crawler.snapshot.layout import write_layout
+from crawler.snapshot.reader import open_snapshot
+from crawler.snapshot.schema import snapshot_schema
+from crawler.snapshot.validate import Validator, iter_file_problems
+from crawler.snapshot.writer import SnapshotWriter
 
 T0 = datetime(2026, 11, 28, 1, 2, 3, 456000, tzinfo=UTC)
 
@@ -139,7 +139,7 @@ def test_any_json_layout_reads_the_same(tmp_path: Path, doc: dict[str, Any], lay
 def test_a_large_string_across_chunks_reads_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from crawler import jsonscan
+    from crawler.snapshot import jsonscan
 
     monkeypatch.setattr(jsonscan, "CHUNK", 7)
     doc = {"schema_version": 1, "errors": [], "projects": [{"id": "x" * 40 + '\\"]'}, {"n": 2}]}

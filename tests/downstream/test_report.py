@@ -30,14 +30,14 @@ from downstream_data import (
     repository,
 )
 
-from crawler.diff import diff_snapshots
-from crawler.diff_render import render_json, render_markdown, render_text
-from crawler.merge import merge_snapshots
-from crawler.report.csv import render_csv
-from crawler.report.findings import compute_findings
-from crawler.report.html import render_html
-from crawler.report.markdown import render_markdown as report_markdown
-from crawler.report.model import build_inventory
+from crawler.downstream.diff import diff_snapshots
+from crawler.downstream.diff_render import render_json, render_markdown, render_text
+from crawler.downstream.merge import merge_snapshots
+from crawler.downstream.report.csv import render_csv
+from crawler.downstream.report.findings import compute_findings
+from crawler.downstream.report.html import render_html
+from crawler.downstream.report.markdown import render_markdown as report_markdown
+from crawler.downstream.report.model import build_inventory
 
 
 def test_findings_of_the_reference_org() -> None:

@@ -11,13 +11,13 @@ import orjson
 import pytest
 from downstream_data import changed, reference
 
-from crawler.layout import write_layout
-from crawler.merge import merge_snapshots, resource_keys
-from crawler.reader import open_snapshot
-from crawler.report.csv import render_csv
-from crawler.report.html import render_html
-from crawler.report.markdown import render_markdown
-from crawler.report.model import ItemStream, build_inventory, open_inventory
+from crawler.downstream.merge import merge_snapshots, resource_keys
+from crawler.downstream.report.csv import render_csv
+from crawler.downstream.report.html import render_html
+from crawler.downstream.report.markdown import render_markdown
+from crawler.downstream.report.model import ItemStream, build_inventory, open_inventory
+from crawler.snapshot.layout import write_layout
+from crawler.snapshot.reader import open_snapshot
 
 
 def _lines(path: Path, doc: dict[str, Any]) -> Path:

@@ -14,11 +14,11 @@ from typing import Any
 import orjson
 from test_acceptance_emulated import SIZE, crawl_org, run_cli
 
-from crawler.diff import diff_files, diff_snapshots
-from crawler.diff_render import diff_to_json
+from crawler.downstream.diff import diff_files, diff_snapshots
+from crawler.downstream.diff_render import diff_to_json
 from crawler.emulator import EmulatorConfig, ground_truth
-from crawler.errors import EXIT_OK, EXIT_PARTIAL
-from crawler.reader import open_snapshot
+from crawler.protocol.errors import EXIT_OK, EXIT_PARTIAL
+from crawler.snapshot.reader import open_snapshot
 
 
 def _scopes(data: dict[str, Any], side: str) -> set[tuple[str, str]]:

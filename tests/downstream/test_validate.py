@@ -13,9 +13,9 @@ from downstream_data import Result, reference
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.merge import merge_snapshots
-from crawler.schema import multi_schema, snapshot_schema
-from crawler.validate import Validator, is_date_time, json_equal
+from crawler.downstream.merge import merge_snapshots
+from crawler.snapshot.schema import multi_schema, snapshot_schema
+from crawler.snapshot.validate import Validator, is_date_time, json_equal
 
 SCHEMAS = {"single": snapshot_schema(), "multi": multi_schema()}
 

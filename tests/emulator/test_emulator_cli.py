@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from crawler.emulator import DEFAULT_TOKEN, EmulatorConfig, ground_truth
-from crawler.errors import UsageError
+from crawler.protocol.errors import UsageError
 
 
 @contextmanager

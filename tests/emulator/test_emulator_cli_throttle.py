@@ -8,7 +8,7 @@ import pytest
 
 from crawler.commands.emulator import add_arguments, build_config
 from crawler.emulator.config import EmulatorConfig
-from crawler.errors import UsageError
+from crawler.protocol.errors import UsageError
 
 
 def _config(*flags: str) -> EmulatorConfig:

@@ -1,0 +1,1 @@
+"""Reading snapshots: diff, merge, export, the reports and the audit."""

@@ -1,0 +1,2 @@
+"""The artifact: the snapshot writer (encode, spill, sort, atomic output), its line
+layout, the streaming reader, the JSON Schema, validation and the unread-scope rule."""

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 from crawler import pipeline
-from crawler.crawl.identity import identity_sentence
 from crawler.crawl.plan import CrawlState
 from crawler.http.stats import Stats
 from crawler.protocol.advice import summary_tips
+from crawler.protocol.identity import identity_sentence
 
 
 def format_line(stats: Stats, state: CrawlState, elapsed: float) -> str:

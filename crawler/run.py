@@ -20,7 +20,6 @@ from typing import TextIO
 
 from crawler import gc_policy, pipeline
 from crawler.crawl.fanout import crawl_org
-from crawler.crawl.identity import parse_identity
 from crawler.crawl.plan import CrawlPlan, CrawlState
 from crawler.crawl.second_pass import second_pass
 from crawler.http.client import AdoClient, ClientOptions
@@ -34,6 +33,7 @@ from crawler.protocol.errors import (
     Interrupted,
     UsageError,
 )
+from crawler.protocol.identity import parse_identity
 from crawler.settings.credentials import Credential
 from crawler.settings.table import DEFAULT_RESOURCES, Settings, project_selected
 from crawler.snapshot.header import build_header

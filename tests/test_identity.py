@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.crawl.identity import identity_sentence, parse_identity
 from crawler.crawl.posture import batch_check_items
 from crawler.emulator.config import EmulatorConfig
 from crawler.emulator.posture_checks import PROTECTED_TYPES
 from crawler.emulator.server import run_emulator
+from crawler.protocol.identity import identity_sentence, parse_identity
 from crawler.snapshot.schema import snapshot_schema
 from crawler.snapshot.validate import Validator
 from tests.crawl_helpers import crawl

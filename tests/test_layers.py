@@ -101,3 +101,56 @@ def test_no_module_of_the_package_is_in_an_import_circle() -> None:
     graph = import_graph()
     assert len(graph) > 50  # the walk saw the package
     assert circles(graph) == []
+
+
+# What each folder may import besides itself (and the package root's NAME/__version__). The
+# emulator shares no code with the crawler, so that it can disagree with the crawler's model.
+ALLOWED = {
+    "protocol": set(),
+    "settings": {"protocol"},
+    "http": {"protocol"},
+    "crawl": {"protocol", "settings", "http"},
+    "snapshot": {"protocol"},
+    "downstream": {"protocol", "snapshot"},
+    "emulator": set(),
+}
+TOP = {"run", "progress", "pipeline", "gc_policy"}  # the run's lifecycle: any layer but these
+TOP_MAY_NOT = {"commands", "emulator", "downstream"}
+
+
+def _room(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def layer_problems(graph: dict[str, set[str]]) -> list[str]:
+    """Every import that goes up or sideways across the layers (pure)."""
+    problems = []
+    for module, deps in sorted(graph.items()):
+        room = _room(module)
+        for dep in sorted(deps):
+            other = _room(dep)
+            if other in ("", room):
+                continue
+            upward = room in ALLOWED and other not in ALLOWED[room]
+            if upward or (room in TOP and other in TOP_MAY_NOT):
+                problems.append(f"{module} imports {dep}")
+    return problems
+
+
+def test_a_planted_upward_import_is_caught() -> None:
+    graph = {"crawler.protocol.ado": {"crawler.http.client"}, "crawler.http.client": set()}
+    assert layer_problems(graph) == ["crawler.protocol.ado imports crawler.http.client"]
+
+
+def test_the_layers_import_only_downwards() -> None:
+    assert layer_problems(import_graph()) == []
+
+
+def test_no_module_is_over_four_hundred_lines() -> None:
+    long = {
+        str(path.relative_to(PACKAGE.parent)): n
+        for path in PACKAGE.rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert long == {}

@@ -12,10 +12,10 @@ from typing import Any
 import orjson
 
 from crawler import NAME, __version__
-from crawler.crawl.identity import identity_sentence
 from crawler.downstream.audit.engine import AuditResult, Finding, NotAssessed, counts, resource_ref
 from crawler.downstream.audit.rules import Rule
 from crawler.downstream.markdown_cell import md_cell
+from crawler.protocol.identity import identity_sentence
 
 MAX_ROWS = 50
 

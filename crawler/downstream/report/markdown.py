@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from crawler.crawl.identity import identity_sentence
 from crawler.downstream.audit.engine import NotAssessed
 from crawler.downstream.markdown_cell import md_cell
 from crawler.downstream.report.findings import KINDS, Finding, advice, compute_findings
 from crawler.downstream.report.model import Inventory, project_rows, text
 from crawler.downstream.report.wider import present_tables, rows
+from crawler.protocol.identity import identity_sentence
 
 MAX_ROWS = 50
 ACCESS_KINDS = ("project_not_visible", "repository_not_visible", "scope_not_visible")

@@ -13,9 +13,6 @@ to a temporary name in DIR and renamed when complete. DuckDB's ``read_json``, pa
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -37,17 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _write(path: Path, lines: Iterable[bytes]) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb", buffering=1024 * 1024) as out:
-            for line in lines:
-                out.write(line)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    from crawler.snapshot.atomic import replacing
+
+    with replacing(path) as out:
+        for line in lines:
+            out.write(line)
     return path
 
 

@@ -28,15 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from crawler.snapshot.atomic import replacing
+
+    with replacing(path) as handle:
+        handle.write(data)
 
 
 def run(args: argparse.Namespace) -> int:

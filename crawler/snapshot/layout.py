@@ -12,14 +12,13 @@ in the target's directory that replaces the target only once it is complete.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
+
+from crawler.snapshot.atomic import replacing
 
 ITEM_SEPARATOR = b",\n"
 _DUMP = orjson.OPT_SORT_KEYS
@@ -31,28 +30,20 @@ def write_layout(
     arrays: Mapping[str, Callable[[], Iterable[Mapping[str, Any]]]],
 ) -> Path:
     """Write ``header`` and the item arrays (each a function returning its items) to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb", buffering=1024 * 1024) as out:
-            out.write(b"{\n")
-            for n, key in enumerate(sorted(set(header) | set(arrays))):
-                if n:
-                    out.write(ITEM_SEPARATOR)
-                out.write(orjson.dumps(key) + b":")
-                if key not in arrays:
-                    out.write(orjson.dumps(header[key], option=_DUMP))
-                    continue
-                separator = b"[\n"
-                for item in arrays[key]():
-                    out.write(separator)
-                    out.write(orjson.dumps(item, option=_DUMP))
-                    separator = ITEM_SEPARATOR
-                out.write(b"[]" if separator == b"[\n" else b"\n]")
-            out.write(b"\n}\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with replacing(path) as out:
+        out.write(b"{\n")
+        for n, key in enumerate(sorted(set(header) | set(arrays))):
+            if n:
+                out.write(ITEM_SEPARATOR)
+            out.write(orjson.dumps(key) + b":")
+            if key not in arrays:
+                out.write(orjson.dumps(header[key], option=_DUMP))
+                continue
+            separator = b"[\n"
+            for item in arrays[key]():
+                out.write(separator)
+                out.write(orjson.dumps(item, option=_DUMP))
+                separator = ITEM_SEPARATOR
+            out.write(b"[]" if separator == b"[\n" else b"\n]")
+        out.write(b"\n}\n")
     return path

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from crawler.protocol.errors import CrawlerError
+from crawler.snapshot.atomic import artifact_mode
 from crawler.snapshot.layout import ITEM_SEPARATOR
 from crawler.snapshot.output import Output
 from crawler.snapshot.spill import Batch, Spill
@@ -30,12 +31,6 @@ __all__ = ["SnapshotWriter"]
 # The layout on disk is crawler/snapshot/layout.py's (one top-level key a line, one item a line),
 # which crawler/snapshot/reader.py reads line by line.
 _DUMP = orjson.OPT_SORT_KEYS
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 class SnapshotWriter:
@@ -142,7 +137,7 @@ class SnapshotWriter:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            os.chmod(tmp, 0o666 & ~_umask())  # an artifact, not a secret: the usual mode
+            os.chmod(tmp, artifact_mode())  # an artifact, not a secret: the usual mode
             os.replace(tmp, self.output)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

@@ -4,6 +4,7 @@ only downwards (what each folder may import is the table below)."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,3 +155,12 @@ def test_no_module_is_over_four_hundred_lines() -> None:
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > 400
     }
     assert long == {}
+
+
+def test_the_readme_draws_every_folder_of_the_package() -> None:
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    drawing = readme.split("## Development", 1)[1].split("```\ncrawler/\n", 1)[1].split("```")[0]
+    folders = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    drawn = set(re.findall(r"\b(\w+)/", drawing))
+    assert folders <= drawn
+    assert set(ALLOWED) <= folders  # the layer table names real folders

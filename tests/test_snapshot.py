@@ -148,6 +148,26 @@ def test_memory_held_stays_within_the_budget(
     )
 
 
+def test_loose_items_go_to_disk_a_segment_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Items added one by one (a settings object per project) are not held until the seal.
+    from crawler.snapshot import spill as snapshot_spill
+
+    monkeypatch.setattr(snapshot_spill, "LOOSE_BUDGET", 500)
+    writer = SnapshotWriter(tmp_path / "s.json", ["pipeline_settings"])
+    peak = 0
+    order = list(range(300))
+    random.Random(3).shuffle(order)
+    for n in [*order, *order[:40]]:  # and duplicates, in later segments
+        writer.add("pipeline_settings", {"id": f"p{n:03}", "project": {"id": f"p{n:03}"}})
+        peak = max(peak, writer.held)
+    assert 0 < peak <= 500 + 100  # the loose budget plus the item that tipped it
+    writer.seal()
+    data = orjson.loads(writer.finish(header()).read_bytes())
+    assert [i["id"] for i in data["pipeline_settings"]] == [f"p{n:03}" for n in range(300)]
+
+
 def test_duplicate_kept_is_the_first_within_a_batch_then_the_earlier_batch(
     tmp_path: Path,
 ) -> None:

@@ -17,9 +17,12 @@ from crawler.snapshot.encode import SortKey, encoder
 from crawler.snapshot.layout import ITEM_SEPARATOR
 from crawler.snapshot.output import Output
 
-__all__ = ["INDEX_LINE", "SEGMENT_BUDGET", "Batch", "Owner", "Spill", "clusters"]
+__all__ = ["INDEX_LINE", "LOOSE_BUDGET", "SEGMENT_BUDGET", "Batch", "Owner", "Spill", "clusters"]
 
 SEGMENT_BUDGET = 16 * 1024 * 1024  # encoded bytes held in memory over all open batches
+# A resource's loose items (added one by one: a settings object per project, a probed
+# repository) go to disk a segment per this many bytes, so they are not held to the seal.
+LOOSE_BUDGET = 256 * 1024
 INDEX_LINE = 256  # index entries per line of a segment's index (one orjson call each)
 
 IndexEntry = tuple[SortKey, int, int, int]  # (sort key, segment sequence, offset, length)
@@ -91,7 +94,9 @@ class Batch:
         writer = self._writer
         writer.counts[self.resource] += count
         writer.held += len(buffer) - before
-        if writer.held > SEGMENT_BUDGET:
+        if writer.held > SEGMENT_BUDGET or (
+            len(buffer) > LOOSE_BUDGET and self is self._spill.loose
+        ):
             self._spill.flush(self)
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from crawler.emulator.wider_truth import wider_truth
 from crawler.http.client import AdoClient, ClientOptions
 from crawler.protocol.errors import CrawlerError
 from crawler.protocol.locations import parse_version
+from crawler.protocol.resources import REGISTRY
 from crawler.snapshot.schema import snapshot_schema
 from crawler.snapshot.validate import Validator
 from crawler.snapshot.writer import SnapshotWriter
@@ -165,3 +166,12 @@ def test_plan_routes_without_and_with_location_data() -> None:
     }
     assert routes.versions[REGISTRY["projects"].location] == "5.0"
     assert routes.versions[CONNECTION_DATA] == "5.0-preview.1"  # for the identity call
+
+
+def test_a_registry_entry_sends_the_negotiated_version_or_its_own() -> None:
+    checks = REGISTRY["checks"]
+    assert checks.query_at(None) == dict(checks.query)  # the entry's own preview version
+    negotiated = checks.query_at("6.0-preview.1")
+    assert negotiated["api-version"] == "6.0-preview.1"
+    assert negotiated["$expand"] == "settings"
+    assert checks.query["api-version"] != "6.0-preview.1"  # the entry itself is not changed

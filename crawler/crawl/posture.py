@@ -126,14 +126,6 @@ def batch_check_items(
     return out
 
 
-def _query(resource: Resource, version: str | None) -> dict[str, str | int | bool | None]:
-    """The entry's query, with the negotiated api-version when discovery gave one."""
-    query: dict[str, str | int | bool | None] = dict(resource.query)
-    if version is not None:
-        query["api-version"] = version
-    return query
-
-
 async def read_settings(
     client: AdoClient,
     base: str,
@@ -147,7 +139,7 @@ async def read_settings(
 
     ``version`` is the api-version route discovery negotiated (None: the entry's own).
     """
-    url = build_url(base, [str(project["id"]), *resource.path], _query(resource, version))
+    url = build_url(base, [str(project["id"]), *resource.path], resource.query_at(version))
     try:
         outcome = await client.get(url)
         try:
@@ -174,14 +166,14 @@ async def _one(
     kind, rid, name = ref
     pid = str(project["id"])
     if resource.key == "checks":
-        query = {"resourceType": kind, "resourceId": rid, **_query(resource, version)}
+        query = {"resourceType": kind, "resourceId": rid, **resource.query_at(version)}
         url = build_url(base, [pid, *resource.path], query)
     else:
         segments = [
             kind if s == "{resourceType}" else rid if s == "{resourceId}" else s
             for s in resource.path
         ]
-        url = build_url(base, [pid, *segments], _query(resource, version))
+        url = build_url(base, [pid, *segments], resource.query_at(version))
     try:
         outcome = await client.get(url)
         try:
@@ -221,7 +213,7 @@ async def crawl_protected(
             resource = REGISTRY[key]
             version = known.get(resource.location) if resource.location else None
             if key == "checks" and (not known or CHECKS_QUERY_LOCATION in known):
-                query = {**_query(resource, known.get(CHECKS_QUERY_LOCATION))}
+                query = resource.query_at(known.get(CHECKS_QUERY_LOCATION))
                 for start in range(0, len(refs), CHECKS_PER_QUERY):
                     chunk = refs[start : start + CHECKS_PER_QUERY]
                     group.create_task(

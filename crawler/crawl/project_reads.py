@@ -53,14 +53,12 @@ async def list_project_resource(
 ) -> None:
     """List one project-scope resource of ``project`` into one batch (and into ``collect``)."""
     pid = str(project["id"])
-    query: dict[str, str | int | bool | None] = dict(resource.query)
+    query = resource.query_at(plan.version(resource.location))
     for option, extra in resource.options.items():
         if option in plan.options:
             query.update(extra)
     if resource.paged:
         query["$top"] = plan.page_size
-    if (version := plan.version(resource.location)) is not None:
-        query["api-version"] = version  # else the entry's own (or the default) version
     ref = ref_of(project) if resource.add_project else None
     try:
         # One batch per listing: the writer sorts a project's items together, so the

@@ -80,9 +80,7 @@ async def _read_repository_resource(
 ) -> None:
     rid = str(repo.get("id", ""))
     segments = [str(project["id"]), *(rid if s == "{repository}" else s for s in resource.path)]
-    query: dict[str, str | int | bool | None] = dict(resource.query)
-    if (version := plan.version(resource.location)) is not None:
-        query["api-version"] = version
+    query = resource.query_at(plan.version(resource.location))
     url = build_url(plan.base_for(resource.host), segments, query)
     try:
         outcome = await client.get(url)

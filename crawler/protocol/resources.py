@@ -98,6 +98,14 @@ class Resource:
         nested = any("." in dotted for group in (self.drop, self.variables) for dotted in group)
         return self.keep is None and not nested
 
+    def query_at(self, version: str | None) -> dict[str, QueryValue | None]:
+        """The entry's own query, with ``api-version`` set to the negotiated ``version`` when
+        route discovery gave one (None: the entry's own, or the default, version)."""
+        query: dict[str, QueryValue | None] = dict(self.query)
+        if version is not None:
+            query["api-version"] = version
+        return query
+
     def normalize(self, item: Mapping[str, Any]) -> JsonObject:
         """The item as the snapshot stores it: ADO's fields minus ``_links`` and secrets."""
         source = item
